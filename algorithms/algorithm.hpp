@@ -1,0 +1,62 @@
+#pragma once
+// The algorithm interface: how gradients or parameters move between ranks. Construct once with the
+// communicator, the model and the options (partners, buffers and requests are set up there); the
+// per-step path allocates nothing. One file per algorithm plus one line in registry.cpp.
+//
+// The trainer calls, each step t:
+//   begin_step(t)                     before forward
+//   shuffle(batch)                    may swap samples with other ranks (gossipgrad's shuffle)
+//   poll()                            between layers, forward and backward: drive MPI progress
+//   on_bucket_ready(bucket)           during backward, as each gradient bucket becomes final
+//   finish_step(state)                complete communication and apply the update (it calls the
+//                                     optimizer itself, because some variants average after it)
+// and once at the end finish(). Ranks for which trains() is false (parameter servers) call serve()
+// instead of running the loop; serve() returns when every worker has called finish().
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/comm/communicator.hpp"
+#include "core/data/batch.hpp"
+#include "core/model/model.hpp"
+#include "core/optim/sgd.hpp"
+
+namespace gg {
+
+struct StepStats {
+  double comm_s = 0;        // time inside communication calls (posting, testing, waiting, copying)
+  double wait_s = 0;        // of which: blocked waiting for a message or collective to complete
+  std::uint64_t bytes_sent = 0;
+  int partner = -1;         // gossip partner this step (-1 if none)
+};
+
+struct TrainState {
+  Model& model;
+  Sgd& optimizer;
+  double lr;
+  std::int64_t step;
+};
+
+class Algorithm {
+ public:
+  virtual ~Algorithm() = default;
+  virtual std::string name() const = 0;
+  virtual bool trains() const { return true; }
+  virtual void serve() {}
+  // Number of ranks that train (p minus parameter servers); the data is sharded over these.
+  virtual int num_workers() const = 0;
+  virtual int worker_index() const = 0;
+
+  virtual void begin_step(std::int64_t step) {}
+  virtual void shuffle(Batch& batch) {}
+  virtual void poll() {}
+  virtual void on_bucket_ready(const Bucket& bucket) {}
+  virtual void finish_step(TrainState& state) = 0;
+  virtual void finish() {}
+
+  // Statistics of the last finished step (reset by begin_step).
+  virtual const StepStats& stats() const = 0;
+};
+
+}  // namespace gg

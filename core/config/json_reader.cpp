@@ -1,0 +1,161 @@
+#include "core/config/json_reader.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/util/error.hpp"
+
+namespace gg {
+
+const nlohmann::json JsonReader::empty_ = nlohmann::json::object();
+
+namespace {
+std::string type_name(const nlohmann::json& v) { return v.type_name(); }
+}  // namespace
+
+JsonReader::JsonReader(const nlohmann::json& j, std::string path) : j_(&j), path_(std::move(path)) {
+  if (!j.is_object())
+    throw InputError("config: '" + (path_.empty() ? std::string("<root>") : path_) +
+                     "' must be an object, got " + type_name(j));
+}
+
+void JsonReader::fail(const std::string& key, const std::string& what) const {
+  throw InputError("config: '" + path_of(key) + "' " + what);
+}
+
+bool JsonReader::has(const std::string& key) const { return j_->contains(key); }
+
+const nlohmann::json* JsonReader::find(const std::string& key) {
+  auto it = j_->find(key);
+  if (it == j_->end()) return nullptr;
+  used_.insert(key);
+  return &*it;
+}
+
+std::int64_t JsonReader::get_int(const std::string& key, std::optional<std::int64_t> fallback,
+                                 std::int64_t min, std::int64_t max) {
+  const auto* v = find(key);
+  if (!v) {
+    if (!fallback) fail(key, "is required");
+    return *fallback;
+  }
+  std::int64_t x = 0;
+  if (v->is_number_integer()) {
+    x = v->get<std::int64_t>();
+  } else if (v->is_number_float() && std::floor(v->get<double>()) == v->get<double>() &&
+             std::abs(v->get<double>()) < 9e15) {
+    x = std::int64_t(v->get<double>());
+  } else {
+    fail(key, "must be an integer, got " + type_name(*v) + " " + v->dump());
+  }
+  if (x < min || x > max)
+    fail(key, "must be in [" + std::to_string(min) + ", " + std::to_string(max) + "], got " +
+                  std::to_string(x));
+  return x;
+}
+
+double JsonReader::get_double(const std::string& key, std::optional<double> fallback, double min,
+                              double max) {
+  const auto* v = find(key);
+  if (!v) {
+    if (!fallback) fail(key, "is required");
+    return *fallback;
+  }
+  if (!v->is_number()) fail(key, "must be a number, got " + type_name(*v) + " " + v->dump());
+  const double x = v->get<double>();
+  if (!(x >= min && x <= max))
+    fail(key, "must be in [" + nlohmann::json(min).dump() + ", " + nlohmann::json(max).dump() +
+                  "], got " + v->dump());
+  return x;
+}
+
+bool JsonReader::get_bool(const std::string& key, std::optional<bool> fallback) {
+  const auto* v = find(key);
+  if (!v) {
+    if (!fallback) fail(key, "is required");
+    return *fallback;
+  }
+  if (!v->is_boolean()) fail(key, "must be true or false, got " + type_name(*v) + " " + v->dump());
+  return v->get<bool>();
+}
+
+std::string JsonReader::get_string(const std::string& key, std::optional<std::string> fallback,
+                                   std::initializer_list<const char*> choices) {
+  const auto* v = find(key);
+  std::string s;
+  if (!v) {
+    if (!fallback) fail(key, "is required");
+    s = *fallback;
+  } else {
+    if (!v->is_string()) fail(key, "must be a string, got " + type_name(*v) + " " + v->dump());
+    s = v->get<std::string>();
+  }
+  if (choices.size() && std::none_of(choices.begin(), choices.end(), [&](const char* c) { return s == c; })) {
+    std::string list;
+    for (const char* c : choices) list += std::string(list.empty() ? "" : ", ") + c;
+    fail(key, "must be one of {" + list + "}, got \"" + s + "\"");
+  }
+  return s;
+}
+
+std::vector<std::int64_t> JsonReader::get_int_list(const std::string& key,
+                                                   std::vector<std::int64_t> fallback, std::int64_t min) {
+  const auto* v = find(key);
+  if (!v) return fallback;
+  if (!v->is_array()) fail(key, "must be an array of integers, got " + type_name(*v));
+  std::vector<std::int64_t> out;
+  for (std::size_t i = 0; i < v->size(); ++i) {
+    const auto& e = (*v)[i];
+    if (!e.is_number_integer())
+      fail(key + "[" + std::to_string(i) + "]", "must be an integer, got " + e.dump());
+    if (e.get<std::int64_t>() < min)
+      fail(key + "[" + std::to_string(i) + "]", "must be >= " + std::to_string(min));
+    out.push_back(e.get<std::int64_t>());
+  }
+  return out;
+}
+
+std::vector<std::string> JsonReader::get_string_list(const std::string& key,
+                                                     std::vector<std::string> fallback) {
+  const auto* v = find(key);
+  if (!v) return fallback;
+  if (!v->is_array()) fail(key, "must be an array of strings, got " + type_name(*v));
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < v->size(); ++i) {
+    if (!(*v)[i].is_string()) fail(key + "[" + std::to_string(i) + "]", "must be a string");
+    out.push_back((*v)[i].get<std::string>());
+  }
+  return out;
+}
+
+JsonReader JsonReader::object(const std::string& key, bool required) {
+  const auto* v = find(key);
+  if (!v) {
+    if (required) fail(key, "is required");
+    return JsonReader(empty_, path_of(key));
+  }
+  if (!v->is_object()) fail(key, "must be an object, got " + type_name(*v));
+  return JsonReader(*v, path_of(key));
+}
+
+std::vector<JsonReader> JsonReader::objects(const std::string& key) {
+  const auto* v = find(key);
+  if (!v) fail(key, "is required");
+  if (!v->is_array()) fail(key, "must be an array, got " + type_name(*v));
+  std::vector<JsonReader> out;
+  for (std::size_t i = 0; i < v->size(); ++i) out.emplace_back((*v)[i], path_of(key) + "[" + std::to_string(i) + "]");
+  return out;
+}
+
+const nlohmann::json& JsonReader::raw(const std::string& key) {
+  const auto* v = find(key);
+  if (!v) fail(key, "is required");
+  return *v;
+}
+
+void JsonReader::finish() const {
+  for (auto it = j_->begin(); it != j_->end(); ++it)
+    if (!used_.count(it.key())) throw InputError("config: unknown key '" + path_of(it.key()) + "'");
+}
+
+}  // namespace gg

@@ -1,0 +1,103 @@
+#pragma once
+// A model is a DAG of layers over flat parameter memory (llm.c's params_memory, Caffe's Net).
+//
+//   params_  [num_params]  every layer's weights, layer after layer in forward order
+//   grads_   [num_params]  same layout; backward overwrites it completely each step
+//
+// Gradient buckets are contiguous ranges of that layout, formed in BACKWARD order (last layers
+// first) and announced through a hook the moment their last layer's backward returns, so that
+// communication of late layers overlaps backward of early ones.
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/layers/layer.hpp"
+
+namespace gg {
+
+struct Bucket {
+  int index = 0;            // 0 = first ready (holds the last layers)
+  std::size_t offset = 0;   // into params()/grads()
+  std::size_t count = 0;    // floats
+};
+
+// A contiguous range of parameters that weight decay applies to.
+struct ParamRange {
+  std::size_t offset = 0, count = 0;
+  bool decay = true;
+  std::string name;  // "conv1.weight"
+};
+
+struct LayerInfo {
+  std::string name, kind;
+  Shape out;
+  std::size_t params = 0;
+  double forward_flops_per_sample = 0;
+};
+
+using BucketHook = std::function<void(const Bucket&)>;
+using PollHook = std::function<void()>;
+
+class Model {
+ public:
+  // Graph construction: node 0 is the input; add() returns the new node's id. Inputs name earlier
+  // nodes. Call finalize() once, after the last add().
+  explicit Model(Shape input_sample, int num_classes);
+  int add(std::unique_ptr<Layer> layer, std::vector<int> inputs);
+  int add(std::unique_ptr<Layer> layer) { return add(std::move(layer), {last_node()}); }
+  int last_node() const { return int(nodes_.size()); }  // id of the newest node (0 = input)
+  void finalize(int max_batch, std::size_t bucket_bytes = 1 << 20);
+
+  // Kaiming/Xavier/constant initialisation of all parameters from one seed.
+  void init(std::uint64_t seed);
+  // Regroups gradient buckets (no reallocation of parameters).
+  void set_bucket_bytes(std::size_t bytes);
+
+  // x: [n, h, w, c] with n <= max_batch. Returns logits [n, 1, 1, classes]. poll runs between layers.
+  const Tensor& forward(const Tensor& x, const RunContext& ctx, const PollHook& poll = {});
+  // dlogits: [n, 1, 1, classes]. Writes grads(); calls on_bucket as each bucket becomes final.
+  void backward(const Tensor& dlogits, const RunContext& ctx, const BucketHook& on_bucket = {},
+                const PollHook& poll = {});
+
+  std::span<float> params() { return params_; }
+  std::span<const float> params() const { return params_; }
+  std::span<float> grads() { return grads_; }
+  std::span<const float> grads() const { return grads_; }
+  std::size_t num_params() const { return params_.size(); }
+  const std::vector<Bucket>& buckets() const { return buckets_; }
+  const std::vector<ParamRange>& ranges() const { return ranges_; }
+  std::vector<LayerInfo> layers() const;
+  Shape input_sample() const { return input_; }
+  int num_classes() const { return classes_; }
+  int max_batch() const { return max_batch_; }
+  double forward_flops_per_sample() const;
+
+ private:
+  struct Node {
+    std::unique_ptr<Layer> layer;
+    std::vector<int> inputs;
+    int consumers = 0;
+    Tensor out, grad;         // activation and dL/d(activation)
+    Tensor scratch;           // dL/d(input) for an input with several consumers, before summing
+    std::size_t param_offset = 0, param_count = 0;
+  };
+  void build_buckets();
+
+  Shape input_;
+  int classes_;
+  int max_batch_ = 0;
+  std::size_t bucket_bytes_ = 1 << 20;
+  bool finalized_ = false;
+  std::vector<Node> nodes_;       // nodes_[i] is graph node i+1
+  const Tensor* input_tensor_ = nullptr;
+  std::vector<float> params_, grads_;
+  std::vector<ParamRange> ranges_;
+  std::vector<Bucket> buckets_;
+  std::vector<int> bucket_of_node_;  // bucket that becomes final after node i's backward, or -1
+  std::vector<int> accumulated_;     // per node: how many consumer gradients summed this pass
+};
+
+}  // namespace gg

@@ -1,0 +1,36 @@
+#pragma once
+// SGD with momentum (classical or Nesterov) and decoupled-from-nothing L2 weight decay, over the
+// model's flat buffers. The momentum buffer is one contiguous float array of the same layout.
+//   v <- mu * v + (g + wd * w)          (wd only on ranges with decay)
+//   w <- w - lr * v                      classical
+//   w <- w - lr * (g + wd * w + mu * v)  Nesterov (Sutskever form, as PyTorch)
+#include <cstddef>
+#include <span>
+#include <vector>
+
+#include "core/model/model.hpp"
+
+namespace gg {
+
+struct SgdOptions {
+  double momentum = 0.9;
+  double weight_decay = 5e-4;
+  bool nesterov = false;
+};
+
+class Sgd {
+ public:
+  Sgd(SgdOptions opt, const std::vector<ParamRange>& ranges, std::size_t num_params);
+  // Applies one update to params from grads with learning rate lr.
+  void step(std::span<float> params, std::span<const float> grads, double lr);
+  std::span<float> momentum() { return velocity_; }
+  std::span<const float> momentum() const { return velocity_; }
+  const SgdOptions& options() const { return opt_; }
+
+ private:
+  SgdOptions opt_;
+  std::vector<ParamRange> ranges_;
+  std::vector<float> velocity_;  // [num_params]
+};
+
+}  // namespace gg

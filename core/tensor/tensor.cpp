@@ -1,0 +1,29 @@
+#include "core/tensor/tensor.hpp"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <stdexcept>
+
+namespace gg {
+
+void Tensor::Free::operator()(float* p) const { std::free(p); }
+
+void Tensor::resize(Shape shape) {
+  if (device_ != Device::CPU) throw std::logic_error("Tensor: CUDA storage is not built into this binary");
+  const std::size_t need = shape.count();
+  if (need > capacity_) {
+    const std::size_t bytes = ((need * sizeof(float) + 63) / 64) * 64;
+    void* p = std::aligned_alloc(64, bytes);
+    if (!p) throw std::bad_alloc();
+    data_.reset(static_cast<float*>(p));
+    capacity_ = need;
+  }
+  shape_ = shape;
+}
+
+void Tensor::zero() {
+  if (size()) std::memset(data(), 0, size() * sizeof(float));
+}
+
+}  // namespace gg
