@@ -1,3 +1,185 @@
-// Placeholder until the trainer lands (replaced in this same session).
+// gg_train: trains one configured run, on one process or under mpirun/smpirun.
+//
+//   gg_train [--config run.json] [--set key.path=value ...] [--quiet]
+//
+// Set-up happens in two phases, each closed by an agreement among all ranks, so that a bad input on
+// any rank ends every rank with exit code 2 and one message, never a hang. Errors during training
+// (which cannot be agreed on) abort the whole job.
+#include <omp.h>
+
+#include <cblas.h>
+
 #include <cstdio>
-int main() { std::puts("gg_train: trainer not built yet"); return 1; }
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "algorithms/registry.hpp"
+#include "core/comm/mpi_communicator.hpp"
+#include "core/comm/mpi_session.hpp"
+#include "core/config/run_config.hpp"
+#include "core/data/datasets.hpp"
+#include "core/data/sampler.hpp"
+#include "core/model/model_builder.hpp"
+#include "core/optim/optimizer_config.hpp"
+#include "core/train/run_sink_factory.hpp"
+#include "core/train/trainer.hpp"
+#include "core/util/error.hpp"
+
+namespace {
+
+using namespace gg;
+
+struct Args {
+  std::string config;
+  std::vector<std::string> overrides;
+  bool quiet = false;
+  bool help = false;
+};
+
+Args parse_args(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    const std::string s = argv[i];
+    auto value = [&](const char* flag) -> std::string {
+      if (i + 1 >= argc) throw InputError(std::string(flag) + " needs a value");
+      return argv[++i];
+    };
+    if (s == "--config") a.config = value("--config");
+    else if (s == "--set") a.overrides.push_back(value("--set"));
+    else if (s == "--quiet") a.quiet = true;
+    else if (s == "--help" || s == "-h") a.help = true;
+    else throw InputError("unknown argument '" + s + "' (see --help)");
+  }
+  return a;
+}
+
+// Everything a run owns, built in phase 1 (local, no communication) and phase 2 (collective).
+struct Run {
+  RunConfig cfg;
+  DatasetPair data;
+  std::unique_ptr<Model> model;
+  OptimizerConfig opt;
+  std::unique_ptr<Sgd> sgd;
+  std::unique_ptr<Communicator> workers;
+  std::unique_ptr<Algorithm> algorithm;
+  std::unique_ptr<RunSink> sink;
+};
+
+// Returns true on every rank if any rank failed; the lowest failing rank prints its message.
+bool any_failed(Communicator& world, const std::string& error) {
+  std::vector<double> failed(std::size_t(world.size()), 0.0);
+  failed[std::size_t(world.rank())] = error.empty() ? 0.0 : 1.0;
+  world.allreduce_sum(failed);
+  for (int r = 0; r < world.size(); ++r) {
+    if (failed[std::size_t(r)] == 0.0) continue;
+    if (r == world.rank()) std::fprintf(stderr, "gg_train: error: %s\n", error.c_str());
+    return true;
+  }
+  return false;
+}
+
+template <class F>
+std::string capture(F&& f) {
+  try {
+    f();
+    return {};
+  } catch (const InputError& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    return std::string("internal error: ") + e.what();
+  }
+}
+
+void phase1(Run& run, const Args& args, Communicator& world) {
+  run.cfg = parse_run_config(load_config_json(args.config, args.overrides));
+  omp_set_num_threads(run.cfg.train.threads);
+  openblas_set_num_threads(run.cfg.train.threads);
+  JsonReader root(run.cfg.resolved, "");
+  auto data_cfg = root.object("data");
+  run.data = load_dataset(data_cfg);
+  const TrainOptions& t = run.cfg.train;
+  run.model = build_model(run.cfg.resolved.at("model"), "model", run.data.train.sample,
+                          run.data.train.num_classes, t.batch, t.bucket_kb * 1024);
+  run.model->init(t.seed);  // same seed everywhere: all replicas start identical
+  if (world.rank() == 0 && !run.cfg.output.empty()) check_output_writable(run.cfg.output);
+}
+
+void phase2(Run& run, Communicator& world) {
+  JsonReader root(run.cfg.resolved, "");
+  auto opt_cfg = root.object("optimizer");
+  run.opt = read_optimizer_config(opt_cfg, run.cfg.train.epochs);
+  run.sgd = std::make_unique<Sgd>(run.opt.sgd, run.model->ranges(), run.model->num_params());
+  auto algo_cfg = root.object("algorithm");
+  run.algorithm = make_algorithm(algo_cfg, AlgorithmEnv{world, *run.model, *run.sgd, run.cfg.train.seed});
+  run.opt.lr.apply_linear_scaling(run.cfg.train.batch * run.algorithm->num_workers());
+  if (run.algorithm->trains())  // rejects a batch larger than a worker's shard, before any step
+    ShardSampler(run.data.train.size(), run.algorithm->num_workers(), run.algorithm->worker_index(),
+                 run.cfg.train.batch, run.cfg.train.seed);
+  // Training ranks get their own communicator for evaluation and step gathering.
+  run.workers = world.split(run.algorithm->trains() ? 0 : 1);
+  if (world.rank() == 0 && !run.cfg.output.empty())
+    run.sink = open_run_sink(run.cfg, world, *run.model, run.algorithm->num_workers());
+}
+
+void print_header(const Run& run, Communicator& world) {
+  const auto& t = run.cfg.train;
+  std::printf("gg_train: run '%s' on %d rank(s) (%d worker(s)), algorithm %s\n", run.cfg.name.c_str(), world.size(),
+              run.algorithm->num_workers(), run.algorithm->name().c_str());
+  std::printf("  data  %s: %lld train / %lld test samples of %s, %d classes\n", run.data.train.name.c_str(),
+              (long long)run.data.train.size(), (long long)run.data.test.size(), run.data.train.sample.str().c_str(),
+              run.data.train.num_classes);
+  std::printf("  model %zu parameters in %zu layers, %.2f MFLOP/sample forward, %zu gradient buckets\n",
+              run.model->num_params(), run.model->layers().size(), run.model->forward_flops_per_sample() / 1e6,
+              run.model->buckets().size());
+  std::printf("  train %d epochs, batch %d per worker, lr %.4g, %d thread(s) per rank, seed %llu\n", t.epochs,
+              t.batch, run.opt.lr.base_lr, t.threads, (unsigned long long)t.seed);
+  std::fflush(stdout);
+}
+
+void usage() {
+  std::puts(
+      "usage: gg_train [--config FILE.json] [--set key.path=value ...] [--quiet]\n"
+      "  Trains the configured model with the configured algorithm; run under mpirun for p > 1.\n"
+      "  Without --config: lenet on Fashion-MNIST with allreduce SGD (see core/config/run_config.hpp).\n"
+      "  --set overrides any key, e.g. --set train.epochs=2 --set algorithm.name=gossipgrad");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  MpiSession mpi(&argc, &argv);
+  MpiCommunicator world;
+  Args args;
+  Run run;
+  std::string error = capture([&] { args = parse_args(argc, argv); });
+  if (args.help && error.empty()) {
+    if (world.rank() == 0) usage();
+    return 0;
+  }
+  if (error.empty()) error = capture([&] { phase1(run, args, world); });
+  if (any_failed(world, error)) return 2;
+  error = capture([&] { phase2(run, world); });
+  if (any_failed(world, error)) return 2;
+
+  const bool leader = world.rank() == 0;
+  if (leader && !args.quiet) print_header(run, world);
+  TrainResult result;
+  error = capture([&] {
+    Trainer trainer(run.cfg.train, world, *run.workers, run.data.train, run.data.test, *run.model, *run.sgd,
+                    *run.algorithm, run.opt.lr, run.sink.get());
+    result = trainer.run();
+  });
+  if (!error.empty()) {
+    std::fprintf(stderr, "gg_train: rank %d: error during training: %s\n", world.rank(), error.c_str());
+    world.abort(3);
+  }
+  if (leader) {
+    const auto& e = result.last_eval;
+    std::printf("final: top-1 %.2f%% (worker 0), averaged model %.2f%%, %.0f img/s, %.1f s wall\n",
+                100 * e.rank0.top1, 100 * e.averaged.top1, result.images_per_s, result.wall_s);
+  }
+  return 0;
+}

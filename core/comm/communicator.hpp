@@ -71,6 +71,11 @@ class Communicator {
   virtual void gather(const void* in, std::size_t bytes, void* out, int root) = 0;
   virtual void barrier() = 0;
 
+  // A communicator over the ranks that pass the same color (ordered by rank); collective: every
+  // rank of this communicator must call it. Used to let training ranks run collectives without the
+  // parameter-server ranks.
+  virtual std::unique_ptr<Communicator> split(int color) = 0;
+
   // Ends every rank with a non-zero code; used when one rank found a fatal input error that the
   // others cannot know about. Never returns.
   [[noreturn]] virtual void abort(int code) = 0;

@@ -1,0 +1,51 @@
+#pragma once
+// One run's configuration. The JSON document is validated in one place per block: the train and
+// output blocks here, data by load_dataset, model by build_model, optimizer by read_lr_schedule and
+// read_sgd_options, algorithm by make_algorithm. Every block rejects keys it does not know.
+//
+// {
+//   "name": "quick",
+//   "model": "lenet",                        // or {"layers": [...]}
+//   "data": {"name": "fashion-mnist"},
+//   "optimizer": {"lr": 0.01, "momentum": 0.9, "nesterov": false, "weight_decay": 5e-4,
+//                 "schedule": {"kind": "step", "step_epochs": 4, "gamma": 0.3}},
+//   "algorithm": {"name": "allreduce"},
+//   "train": {"epochs": 10, "batch": 64, "seed": 1, "threads": 1, "evals_per_epoch": 1,
+//             "max_steps": 0, "log_every": 100, "bucket_kb": 1024, "eval_replicas": true},
+//   "output": {"path": "results/quick/allreduce.h5"}
+// }
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace gg {
+
+struct TrainOptions {
+  int epochs = 10;
+  int batch = 64;            // per worker
+  std::uint64_t seed = 1;
+  int threads = 1;           // OpenMP and OpenBLAS threads per rank
+  int evals_per_epoch = 1;
+  std::int64_t max_steps = 0;  // 0 = epochs decide
+  int log_every = 100;       // steps between progress lines
+  std::size_t bucket_kb = 1024;
+  bool eval_replicas = true;  // every replica evaluates the full test set (min/max over replicas)
+};
+
+struct RunConfig {
+  nlohmann::json resolved;   // the whole document after overrides and defaults
+  std::string name;
+  TrainOptions train;
+  std::string output;        // HDF5 run log path; empty = no log
+};
+
+// Parses a JSON file (errors name line and column), applies "--set a.b=value" overrides (value is
+// JSON if it parses, else a string), and fills defaults for absent blocks.
+nlohmann::json load_config_json(const std::string& path, const std::vector<std::string>& overrides);
+void apply_override(nlohmann::json& doc, const std::string& assignment);
+// Validates the top level, the train and output blocks; the other blocks are checked by their readers.
+RunConfig parse_run_config(const nlohmann::json& doc);
+
+}  // namespace gg

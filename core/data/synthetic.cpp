@@ -1,0 +1,40 @@
+#include "core/data/synthetic.hpp"
+
+#include "core/util/error.hpp"
+#include "core/util/rng.hpp"
+
+namespace gg {
+
+Dataset make_synthetic(const SyntheticSpec& spec, std::int64_t count, int split, std::string name) {
+  if (spec.h < 1 || spec.w < 1 || spec.c < 1 || spec.classes < 2 || count < 1 || split < 0 ||
+      !(spec.noise >= 0))
+    throw InputError(name + ": synthetic dataset needs shape >= 1x1x1, >= 2 classes, >= 1 sample and "
+                     "noise >= 0; got " + std::to_string(spec.h) + "x" + std::to_string(spec.w) + "x" +
+                     std::to_string(spec.c) + ", " + std::to_string(spec.classes) + " classes, " +
+                     std::to_string(count) + " samples");
+  Dataset ds;
+  ds.name = std::move(name);
+  ds.sample = Shape{1, spec.h, spec.w, spec.c};
+  ds.num_classes = spec.classes;
+  const std::size_t per = ds.sample.per_sample();
+
+  // prototypes: [classes, h, w, c]
+  std::vector<float> proto(std::size_t(spec.classes) * per);
+  Rng prng(seed_of(spec.seed, 0));  // stream 0: prototypes; split s uses stream s + 1
+  for (float& v : proto) v = prng.uniform();
+
+  ds.labels.resize(std::size_t(count));
+  ds.images.resize(std::size_t(count) * per);
+#pragma omp parallel for schedule(static)
+  for (std::int64_t i = 0; i < count; ++i) {
+    Rng rng(seed_of(spec.seed, std::uint64_t(split) + 1, std::uint64_t(i)));
+    const int label = int(rng.below(std::uint64_t(spec.classes)));
+    ds.labels[std::size_t(i)] = label;
+    const float* p = proto.data() + std::size_t(label) * per;
+    float* dst = ds.images.data() + std::size_t(i) * per;
+    for (std::size_t k = 0; k < per; ++k) dst[k] = p[k] + spec.noise * rng.normal();
+  }
+  return ds;
+}
+
+}  // namespace gg

@@ -1,0 +1,161 @@
+#include "core/layers/conv2d.hpp"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/layers/layer_util.hpp"
+
+namespace gg {
+
+Conv2D::Conv2D(Conv2DOptions opts) : o_(opts) {}
+
+Shape Conv2D::setup(std::span<const Shape> in) {
+  expect_inputs(*this, in, 1, 1);
+  if (o_.out_channels < 1 || o_.kernel < 1 || o_.stride < 1 || o_.pad < 0)
+    layer_fail(*this, "needs out >= 1, kernel >= 1, stride >= 1, pad >= 0");
+  in_ = in[0];
+  const int ph = in_.h + 2 * o_.pad, pw = in_.w + 2 * o_.pad;
+  if (o_.kernel > ph || o_.kernel > pw)
+    layer_fail(*this, "kernel " + std::to_string(o_.kernel) + " larger than padded input " +
+                          std::to_string(ph) + "x" + std::to_string(pw));
+  const int oh = window_out(in_.h, o_.kernel, o_.stride, o_.pad);
+  const int ow = window_out(in_.w, o_.kernel, o_.stride, o_.pad);
+  if (oh <= 0 || ow <= 0) layer_fail(*this, "output would be empty for input " + in_.str());
+  out_ = {in_.n, oh, ow, o_.out_channels};
+  K_ = o_.kernel * o_.kernel * in_.c;
+  return out_;
+}
+
+std::vector<ParamSpec> Conv2D::params() const {
+  const float k2 = float(o_.kernel * o_.kernel);
+  std::vector<ParamSpec> p{{"weight", std::size_t(o_.out_channels) * K_, Init::Kaiming, float(K_),
+                            k2 * o_.out_channels, true}};
+  if (o_.bias) p.push_back({"bias", std::size_t(o_.out_channels), Init::Zero, 1.0f, 1.0f, false});
+  return p;
+}
+
+void Conv2D::bind(std::span<const std::span<float>> weights, std::span<const std::span<float>> grads) {
+  expect_bind(*this, weights, grads, o_.bias ? 2 : 1);
+  w_ = weights[0].data();
+  dw_ = grads[0].data();
+  if (o_.bias) {
+    b_ = weights[1].data();
+    db_ = grads[1].data();
+  }
+}
+
+double Conv2D::forward_flops_per_sample() const {
+  return 2.0 * out_.h * out_.w * out_.c * double(K_);
+}
+
+void Conv2D::im2col(const float* x, int n) {
+  const int h = in_.h, w = in_.w, c = in_.c, k = o_.kernel, s = o_.stride, p = o_.pad;
+  const int oh = out_.h, ow = out_.w, K = K_;
+  float* col = col_.data();
+#pragma omp parallel for schedule(static)
+  for (int b = 0; b < n; ++b) {
+    const float* xb = x + std::size_t(b) * h * w * c;
+    for (int oy = 0; oy < oh; ++oy) {
+      for (int ox = 0; ox < ow; ++ox) {
+        float* dst = col + (std::size_t(b) * oh * ow + std::size_t(oy) * ow + ox) * K;
+        const int x0 = ox * s - p;
+        // Kernel columns [kx0, kx1) fall inside the image; in NHWC they are one contiguous run.
+        const int kx0 = std::max(0, -x0), kx1 = std::min(k, w - x0);
+        for (int ky = 0; ky < k; ++ky, dst += k * c) {
+          const int iy = oy * s - p + ky;
+          if (iy < 0 || iy >= h || kx1 <= kx0) {
+            std::memset(dst, 0, sizeof(float) * k * c);
+            continue;
+          }
+          if (kx0 > 0) std::memset(dst, 0, sizeof(float) * kx0 * c);
+          std::memcpy(dst + kx0 * c, xb + (std::size_t(iy) * w + x0 + kx0) * c,
+                      sizeof(float) * (kx1 - kx0) * c);
+          if (kx1 < k) std::memset(dst + kx1 * c, 0, sizeof(float) * (k - kx1) * c);
+        }
+      }
+    }
+  }
+}
+
+void Conv2D::col2im(float* dx, int n) const {
+  const int h = in_.h, w = in_.w, c = in_.c, k = o_.kernel, s = o_.stride, p = o_.pad;
+  const int oh = out_.h, ow = out_.w, K = K_;
+  const float* dcol = dcol_.data();
+  // Each sample's rows only touch that sample's pixels, so threads never share an output element.
+#pragma omp parallel for schedule(static)
+  for (int b = 0; b < n; ++b) {
+    float* xb = dx + std::size_t(b) * h * w * c;
+    std::memset(xb, 0, sizeof(float) * h * w * c);
+    for (int oy = 0; oy < oh; ++oy) {
+      for (int ox = 0; ox < ow; ++ox) {
+        const float* src = dcol + (std::size_t(b) * oh * ow + std::size_t(oy) * ow + ox) * K;
+        const int x0 = ox * s - p;
+        const int kx0 = std::max(0, -x0), kx1 = std::min(k, w - x0);
+        for (int ky = 0; ky < k; ++ky, src += k * c) {
+          const int iy = oy * s - p + ky;
+          if (iy < 0 || iy >= h || kx1 <= kx0) continue;
+          float* __restrict d = xb + (std::size_t(iy) * w + x0 + kx0) * c;
+          const float* __restrict sv = src + kx0 * c;
+          const int len = (kx1 - kx0) * c;
+          for (int i = 0; i < len; ++i) d[i] += sv[i];
+        }
+      }
+    }
+  }
+}
+
+void Conv2D::forward(std::span<const Tensor* const> in, Tensor& out, const RunContext& ctx) {
+  const Tensor& x = *in[0];
+  const int n = x.shape().n;
+  out.resize(out_.with_batch(n));
+  const int M = n * out_.h * out_.w, N = out_.c, K = K_;
+  const float* col = x.data();  // 1x1/stride 1/pad 0: x [n*h*w, cin] is already the col matrix
+  if (!direct()) {
+    col_.resize({M, 1, 1, K});
+    im2col(x.data(), n);
+    col = col_.data();
+  }
+  float* y = out.data();
+  float beta = 0.0f;
+  if (b_) {  // y rows start as the bias, then the GEMM accumulates onto them
+    for (int r = 0; r < M; ++r) std::memcpy(y + std::size_t(r) * N, b_, sizeof(float) * N);
+    beta = 1.0f;
+  }
+  // y[M, N] = col[M, K] * W[N, K]^T
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, col, K, w_, K, beta, y, N);
+}
+
+void Conv2D::backward(std::span<const Tensor* const> in, const Tensor& out, const Tensor& dout,
+                      std::span<Tensor* const> din, const RunContext& ctx) {
+  const Tensor& x = *in[0];
+  const int n = x.shape().n;
+  const int M = n * out_.h * out_.w, N = out_.c, K = K_;
+  const float* col = direct() ? x.data() : col_.data();
+  const float* dy = dout.data();
+  // dW[N, K] = dy[M, N]^T * col[M, K]
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, K, M, 1.0f, dy, N, col, K, 0.0f, dw_, K);
+  if (db_) {  // db[N] = column sums of dy, in row order (deterministic)
+    std::fill(db_, db_ + N, 0.0f);
+    for (int r = 0; r < M; ++r) {
+      const float* __restrict row = dy + std::size_t(r) * N;
+      float* __restrict db = db_;
+      for (int j = 0; j < N; ++j) db[j] += row[j];
+    }
+  }
+  Tensor* dx = din.empty() ? nullptr : din[0];
+  if (!dx) return;
+  dx->resize(x.shape());
+  if (direct()) {  // dx[M, cin] = dy[M, N] * W[N, K]
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, K, N, 1.0f, dy, N, w_, K, 0.0f,
+                dx->data(), K);
+    return;
+  }
+  dcol_.resize({M, 1, 1, K});
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, K, N, 1.0f, dy, N, w_, K, 0.0f,
+              dcol_.data(), K);
+  col2im(dx->data(), n);
+}
+
+}  // namespace gg

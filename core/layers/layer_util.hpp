@@ -1,0 +1,44 @@
+#pragma once
+// Small helpers shared by the layer implementations: uniform error messages and input checks.
+#include <cstddef>
+#include <span>
+#include <string>
+
+#include "core/layers/layer.hpp"
+#include "core/util/error.hpp"
+
+namespace gg {
+
+// Throws InputError "layer 'conv1' (conv2d): <what>".
+[[noreturn]] inline void layer_fail(const Layer& l, const std::string& what) {
+  throw InputError("layer '" + l.name() + "' (" + l.kind() + "): " + what);
+}
+
+// Checks the number of inputs is in [lo, hi].
+inline void expect_inputs(const Layer& l, std::span<const Shape> in, std::size_t lo, std::size_t hi) {
+  if (in.size() < lo || in.size() > hi) {
+    const std::string want = lo == hi ? std::to_string(lo) : std::to_string(lo) + "+";
+    layer_fail(l, "expects " + want + " input(s), got " + std::to_string(in.size()));
+  }
+  for (const Shape& s : in)
+    if (s.n <= 0 || s.h <= 0 || s.w <= 0 || s.c <= 0) layer_fail(l, "empty input shape " + s.str());
+}
+
+// Checks that bind() got exactly `count` spans of the sizes the layer asked for.
+inline void expect_bind(const Layer& l, std::span<const std::span<float>> w,
+                        std::span<const std::span<float>> g, std::size_t count) {
+  if (w.size() != count || g.size() != count)
+    layer_fail(l, "bind() expects " + std::to_string(count) + " parameter spans");
+  const auto specs = l.params();
+  for (std::size_t i = 0; i < count; ++i)
+    if (w[i].size() != specs[i].count || g[i].size() != specs[i].count)
+      layer_fail(l, "bind(): parameter '" + specs[i].name + "' has the wrong size");
+}
+
+// Output size of a sliding window (floor rounding), or <= 0 if the window does not fit.
+inline int window_out(int in, int kernel, int stride, int pad) {
+  const int padded = in + 2 * pad;
+  return padded < kernel ? 0 : (padded - kernel) / stride + 1;
+}
+
+}  // namespace gg

@@ -1,0 +1,23 @@
+#pragma once
+// The loss: softmax followed by cross-entropy with integer labels, plus top-1/top-5 counting.
+// Not a Layer: the model ends at the logits and the trainer calls these on them.
+//
+//   logits, dlogits [n, 1, 1, classes] (any [n, h, w, c] is read as [n, h*w*c])   labels [n]
+#include <cstdint>
+#include <span>
+
+#include "core/tensor/tensor.hpp"
+
+namespace gg {
+
+// Mean over the batch of -log softmax(logits)[label]. If dlogits is non-null it is resized to the
+// logits' shape and overwritten with (softmax - onehot(label)) / n. Throws InputError for a label
+// outside [0, classes) or a label count different from n.
+float softmax_xent(const Tensor& logits, std::span<const std::int32_t> labels, Tensor* dlogits);
+
+// Overwrites *top1 / *top5 (either may be null) with the number of samples whose label
+// is the largest logit / among the 5 largest (all classes if fewer than 5). Ties go to the lower class
+// index, as argmax does; a non-finite label logit never counts as correct.
+void topk_correct(const Tensor& logits, std::span<const std::int32_t> labels, int* top1, int* top5);
+
+}  // namespace gg

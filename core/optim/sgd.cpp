@@ -1,0 +1,38 @@
+#include "core/optim/sgd.hpp"
+
+#include <stdexcept>
+
+namespace gg {
+
+Sgd::Sgd(SgdOptions opt, const std::vector<ParamRange>& ranges, std::size_t num_params)
+    : opt_(opt), ranges_(ranges), velocity_(num_params, 0.0f) {
+  for (const auto& r : ranges_)
+    if (r.offset + r.count > num_params) throw std::logic_error("Sgd: range outside the parameters");
+}
+
+void Sgd::step(std::span<float> params, std::span<const float> grads, double lr_d) {
+  if (params.size() != velocity_.size() || grads.size() != velocity_.size())
+    throw std::logic_error("Sgd::step: buffer sizes differ from the optimizer state");
+  const float lr = float(lr_d), mu = float(opt_.momentum);
+  for (const auto& r : ranges_) {
+    const float wd = r.decay ? float(opt_.weight_decay) : 0.0f;
+    float* __restrict w = params.data() + r.offset;
+    const float* __restrict g = grads.data() + r.offset;
+    float* __restrict v = velocity_.data() + r.offset;
+    const std::size_t n = r.count;
+    if (opt_.nesterov) {
+      for (std::size_t i = 0; i < n; ++i) {
+        const float d = g[i] + wd * w[i];
+        v[i] = mu * v[i] + d;
+        w[i] -= lr * (d + mu * v[i]);
+      }
+    } else {
+      for (std::size_t i = 0; i < n; ++i) {
+        v[i] = mu * v[i] + (g[i] + wd * w[i]);
+        w[i] -= lr * v[i];
+      }
+    }
+  }
+}
+
+}  // namespace gg

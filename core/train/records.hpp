@@ -1,0 +1,43 @@
+#pragma once
+// What a run records. Steps are recorded per rank and gathered to rank 0 at each evaluation, so the
+// per-step path costs one small struct copy.
+#include <cstdint>
+#include <vector>
+
+namespace gg {
+
+struct StepRecord {        // one step on one worker
+  std::int64_t step = 0;
+  float loss = 0;
+  float compute_s = 0;     // step time not spent in communication calls
+  float comm_s = 0;        // time inside communication calls
+  float wait_s = 0;        // of which blocked waiting
+  std::uint64_t bytes_sent = 0;
+  std::int32_t partner = -1;
+  std::int32_t pad_ = 0;
+};
+
+struct Metrics {
+  double loss = 0, top1 = 0, top5 = 0;  // mean loss, accuracies in [0, 1]
+};
+
+struct EvalRecord {
+  std::int64_t step = 0;
+  double epoch = 0;
+  double wall_s = 0;
+  Metrics rank0;           // replica of worker 0
+  Metrics averaged;        // the average of all replicas (not fed back)
+  Metrics replica_min, replica_max;  // over replicas (equal to rank0 when eval_replicas is off)
+  double consensus = 0;    // mean_i ||x_i - xbar|| / ||xbar||
+};
+
+// Receives records on rank 0. steps holds steps x workers records, step-major.
+class RunSink {
+ public:
+  virtual ~RunSink() = default;
+  virtual void on_steps(const std::vector<StepRecord>& steps, int workers) = 0;
+  virtual void on_eval(const EvalRecord& eval) = 0;
+  virtual void on_finish(double wall_s) = 0;
+};
+
+}  // namespace gg

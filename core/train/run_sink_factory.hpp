@@ -1,0 +1,22 @@
+#pragma once
+// The run log behind the RunSink interface: one HDF5 file per run (see core/log/ for the schema).
+#include <memory>
+#include <string>
+
+#include "core/comm/communicator.hpp"
+#include "core/config/run_config.hpp"
+#include "core/model/model.hpp"
+#include "core/train/records.hpp"
+
+namespace gg {
+
+// Throws InputError naming the path if the file cannot be created there (directory missing and not
+// creatable, not writable, or the path is a directory). Leaves nothing behind.
+void check_output_writable(const std::string& path);
+
+// Opens the run log on rank 0 (the only caller): attributes hold the resolved config, git revision,
+// host, MPI library and versions, start time; datasets grow at each evaluation.
+std::unique_ptr<RunSink> open_run_sink(const RunConfig& cfg, Communicator& world, const Model& model,
+                                       int workers);
+
+}  // namespace gg
