@@ -8,11 +8,15 @@
 // Requests: nonblocking calls return a Request handle. test() drives progress and returns true once
 // complete; wait() blocks until complete. Buffers handed to a nonblocking call must stay alive and
 // untouched until the request completes. A Request is move-only; destroying an incomplete one waits
-// for it (never leaks an in-flight MPI request).
+// for it (never leaks an in-flight MPI request; an error while waiting in a destructor is swallowed).
+// A Request must complete (or be destroyed) before the Communicator that issued it: implementations
+// may pool their RequestImpl objects (MpiCommunicator does, so the per-step path allocates nothing).
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <stdexcept>
 #include <string>
 
 namespace gg {
@@ -22,18 +26,30 @@ class RequestImpl {
   virtual ~RequestImpl() = default;
   virtual bool test() = 0;
   virtual void wait() = 0;
+  // How a Request disposes of a finished impl: delete by default; pooled impls return to their pool.
+  virtual void release() { delete this; }
 };
 
 class Request {
+  struct Release {
+    void operator()(RequestImpl* p) const { p->release(); }
+  };
+
  public:
   Request() = default;
-  explicit Request(std::unique_ptr<RequestImpl> impl) : impl_(std::move(impl)) {}
+  explicit Request(std::unique_ptr<RequestImpl> impl) : impl_(impl.release()) {}
+  // Takes ownership of a pooled impl: it is handed back through impl->release(), never deleted here.
+  static Request adopt(RequestImpl* impl) {
+    Request r;
+    r.impl_.reset(impl);
+    return r;
+  }
   Request(Request&&) noexcept = default;
   Request& operator=(Request&& o) noexcept {
-    if (this != &o) { wait(); impl_ = std::move(o.impl_); }
+    if (this != &o) { quiet_wait(); impl_ = std::move(o.impl_); }
     return *this;
   }
-  ~Request() { wait(); }
+  ~Request() { quiet_wait(); }
   bool active() const { return impl_ != nullptr; }
   bool test() {
     if (impl_ && impl_->test()) impl_.reset();
@@ -44,7 +60,10 @@ class Request {
   }
 
  private:
-  std::unique_ptr<RequestImpl> impl_;
+  void quiet_wait() noexcept {
+    try { wait(); } catch (...) { impl_.reset(); }
+  }
+  std::unique_ptr<RequestImpl, Release> impl_;
 };
 
 class Communicator {
@@ -71,14 +90,19 @@ class Communicator {
   virtual void gather(const void* in, std::size_t bytes, void* out, int root) = 0;
   virtual void barrier() = 0;
 
-  // A communicator over the ranks that pass the same color (ordered by rank); collective: every
-  // rank of this communicator must call it. Used to let training ranks run collectives without the
-  // parameter-server ranks.
-  virtual std::unique_ptr<Communicator> split(int color) = 0;
-
   // Ends every rank with a non-zero code; used when one rank found a fatal input error that the
   // others cannot know about. Never returns.
   [[noreturn]] virtual void abort(int code) = 0;
+
+  // A new communicator over the ranks that pass the same color, ordered as in this one. Collective
+  // over all ranks of this communicator. Lets training ranks run collectives without the
+  // parameter-server ranks.
+  virtual std::unique_ptr<Communicator> split(int color) = 0;
+
+  // Seconds on a monotonic clock (MPI_Wtime under MPI, which is simulated time under SMPI).
+  virtual double wtime() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  }
 };
 
 }  // namespace gg

@@ -9,6 +9,22 @@
 
 namespace gg {
 
+namespace {
+
+// Copies len floats from src to dst in whole 8-float blocks when both buffers have room, so a short
+// run (cin = 1 or 3: 5 or 15 floats) is one or two vector moves instead of a memcpy call. The up to
+// 7 floats written past dst + len are garbage that im2col overwrites next (it writes in order).
+inline void copy_run(float* dst, const float* src, int len, const float* dst_end, const float* src_end) {
+  const int padded = (len + 7) & ~7;
+  if (dst + padded <= dst_end && src + padded <= src_end) {
+    for (int i = 0; i < padded; i += 8) std::memcpy(dst + i, src + i, 8 * sizeof(float));
+  } else {
+    std::memcpy(dst, src, sizeof(float) * len);
+  }
+}
+
+}  // namespace
+
 Conv2D::Conv2D(Conv2DOptions opts) : o_(opts) {}
 
 Shape Conv2D::setup(std::span<const Shape> in) {
@@ -54,9 +70,12 @@ void Conv2D::im2col(const float* x, int n) {
   const int h = in_.h, w = in_.w, c = in_.c, k = o_.kernel, s = o_.stride, p = o_.pad;
   const int oh = out_.h, ow = out_.w, K = K_;
   float* col = col_.data();
+  const float* x_end = x + std::size_t(n) * h * w * c;
 #pragma omp parallel for schedule(static)
   for (int b = 0; b < n; ++b) {
     const float* xb = x + std::size_t(b) * h * w * c;
+    // This sample's rows; over-copies must stay inside them (the next sample may be another thread's).
+    const float* col_end = col + (std::size_t(b) + 1) * oh * ow * K;
     for (int oy = 0; oy < oh; ++oy) {
       for (int ox = 0; ox < ow; ++ox) {
         float* dst = col + (std::size_t(b) * oh * ow + std::size_t(oy) * ow + ox) * K;
@@ -70,8 +89,8 @@ void Conv2D::im2col(const float* x, int n) {
             continue;
           }
           if (kx0 > 0) std::memset(dst, 0, sizeof(float) * kx0 * c);
-          std::memcpy(dst + kx0 * c, xb + (std::size_t(iy) * w + x0 + kx0) * c,
-                      sizeof(float) * (kx1 - kx0) * c);
+          copy_run(dst + kx0 * c, xb + (std::size_t(iy) * w + x0 + kx0) * c, (kx1 - kx0) * c, col_end,
+                   x_end);
           if (kx1 < k) std::memset(dst + kx1 * c, 0, sizeof(float) * (k - kx1) * c);
         }
       }
@@ -120,7 +139,7 @@ void Conv2D::forward(std::span<const Tensor* const> in, Tensor& out, const RunCo
   float* y = out.data();
   float beta = 0.0f;
   if (b_) {  // y rows start as the bias, then the GEMM accumulates onto them
-    for (int r = 0; r < M; ++r) std::memcpy(y + std::size_t(r) * N, b_, sizeof(float) * N);
+    fill_rows(y, b_, std::size_t(M), std::size_t(N));
     beta = 1.0f;
   }
   // y[M, N] = col[M, K] * W[N, K]^T

@@ -44,7 +44,7 @@ void Dense::forward(std::span<const Tensor* const> in, Tensor& out, const RunCon
   float* y = out.data();
   float beta = 0.0f;
   if (b_) {
-    for (int r = 0; r < n; ++r) std::memcpy(y + std::size_t(r) * N, b_, sizeof(float) * N);
+    fill_rows(y, b_, std::size_t(n), std::size_t(N));
     beta = 1.0f;
   }
   // y[n, N] = x[n, F] * W[N, F]^T (+ b)

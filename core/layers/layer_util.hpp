@@ -1,6 +1,8 @@
 #pragma once
 // Small helpers shared by the layer implementations: uniform error messages and input checks.
+#include <algorithm>
 #include <cstddef>
+#include <cstring>
 #include <span>
 #include <string>
 
@@ -39,6 +41,18 @@ inline void expect_bind(const Layer& l, std::span<const std::span<float>> w,
 inline int window_out(int in, int kernel, int stride, int pad) {
   const int padded = in + 2 * pad;
   return padded < kernel ? 0 : (padded - kernel) / stride + 1;
+}
+
+// y[r, :] = b[:] for r < rows: one row, then doubling block copies (log2(rows) large memcpys
+// instead of `rows` small ones, which matters for narrow outputs like conv1's 20 channels).
+inline void fill_rows(float* y, const float* b, std::size_t rows, std::size_t cols) {
+  if (rows == 0 || cols == 0) return;
+  std::memcpy(y, b, sizeof(float) * cols);
+  for (std::size_t done = 1; done < rows;) {
+    const std::size_t now = std::min(done, rows - done);
+    std::memcpy(y + done * cols, y, sizeof(float) * now * cols);
+    done += now;
+  }
 }
 
 }  // namespace gg

@@ -22,7 +22,10 @@ int Model::add(std::unique_ptr<Layer> layer, std::vector<int> inputs) {
                        " which is not an earlier layer");
   if (layer->name().empty()) layer->set_name(layer->kind() + std::to_string(id));
   layer->set_index(id);
-  nodes_.push_back(Node{std::move(layer), std::move(inputs)});
+  Node node;
+  node.layer = std::move(layer);
+  node.inputs = std::move(inputs);
+  nodes_.push_back(std::move(node));
   return id;
 }
 

@@ -1,7 +1,6 @@
 #include "core/train/trainer.hpp"
 
 #include <algorithm>
-#include <chrono>
 
 #include "core/data/sampler.hpp"
 #include "core/layers/softmax_xent.hpp"
@@ -9,12 +8,6 @@
 #include "core/train/progress.hpp"
 
 namespace gg {
-
-namespace {
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-}  // namespace
 
 Trainer::Trainer(const TrainOptions& opt, Communicator& comm, Communicator& workers, const Dataset& train,
                  const Dataset& test, Model& model, Sgd& optimizer, Algorithm& algorithm, LrSchedule lr,
@@ -38,6 +31,8 @@ void Trainer::flush_steps() {
 }
 
 TrainResult Trainer::run() {
+  // The communicator's clock: wall time under MPI, simulated time under SMPI.
+  const auto now_s = [this] { return comm_.wtime(); };
   TrainResult result;
   const double t_start = now_s();
   if (!algo_.trains()) {  // a parameter server: serve until every worker is done

@@ -1,0 +1,98 @@
+// allreduce: synchronous data-parallel SGD. As each gradient bucket becomes final during backward,
+// a nonblocking MPI_Iallreduce (sum) of that slice starts; poll() between layers tests them so they
+// progress; finish_step waits for all, scales by 1/p and runs the optimizer. Every rank applies the
+// identical averaged gradient to identical parameters, so replicas stay bitwise identical.
+//
+// stats().bytes_sent counts 2 (p-1)/p of the gradient bytes: what a ring allreduce sends per rank.
+#include <algorithm>
+#include <memory>
+#include <stdexcept>
+#include <vector>
+
+#include "algorithms/algo_util.hpp"
+#include "algorithms/registry.hpp"
+
+namespace gg {
+
+namespace {
+
+class AllreduceSgd final : public Algorithm {
+ public:
+  explicit AllreduceSgd(const AlgorithmEnv& env) : comm_(env.comm), model_(env.model) { setup(); }
+
+  std::string name() const override { return "allreduce"; }
+  int num_workers() const override { return comm_.size(); }
+  int worker_index() const override { return comm_.rank(); }
+  const StepStats& stats() const override { return stats_; }
+
+  void begin_step(std::int64_t) override {
+    stats_ = {};
+    if (buckets_changed(model_, buckets_)) setup();
+  }
+
+  void on_bucket_ready(const Bucket& b) override {
+    TimeScope t(comm_, stats_.comm_s);
+    post(std::size_t(b.index));
+  }
+
+  void poll() override {
+    if (in_flight_ == 0) return;
+    TimeScope t(comm_, stats_.comm_s);
+    for (std::size_t i = 0; i < reqs_.size(); ++i)
+      if (reqs_[i].active() && reqs_[i].test()) --in_flight_;
+  }
+
+  void finish_step(TrainState& st) override {
+    std::span<float> g = model_.grads();
+    {
+      TimeScope t(comm_, stats_.comm_s);
+      for (std::size_t i = 0; i < buckets_.size(); ++i) post(i);  // buckets the hook did not announce
+      TimeScope w(comm_, stats_.wait_s);
+      for (Request& r : reqs_) r.wait();
+      in_flight_ = 0;
+      std::fill(posted_.begin(), posted_.end(), char(0));
+    }
+    if (comm_.size() > 1) {
+      const float inv = 1.0f / float(comm_.size());
+      for (float& x : g) x *= inv;
+    }
+    st.optimizer.step(model_.params(), g, st.lr);
+  }
+
+ private:
+  void setup() {
+    buckets_ = model_buckets(model_);
+    reqs_.clear();
+    reqs_.resize(buckets_.size());
+    posted_.assign(buckets_.size(), 0);
+  }
+
+  void post(std::size_t i) {
+    if (i >= buckets_.size()) throw std::logic_error("allreduce: bucket index out of range");
+    if (posted_[i]) return;
+    posted_[i] = 1;
+    if (comm_.size() == 1) return;
+    const Bucket& b = buckets_[i];
+    reqs_[i] = comm_.iallreduce_sum(model_.grads().subspan(b.offset, b.count));
+    ++in_flight_;
+    const int p = comm_.size();
+    stats_.bytes_sent += 2 * std::uint64_t(p - 1) * b.count * sizeof(float) / std::uint64_t(p);
+  }
+
+  Communicator& comm_;
+  Model& model_;
+  std::vector<Bucket> buckets_;
+  std::vector<Request> reqs_;   // [bucket]
+  std::vector<char> posted_;    // [bucket] started this step
+  int in_flight_ = 0;
+  StepStats stats_;
+};
+
+}  // namespace
+
+std::unique_ptr<Algorithm> make_allreduce(JsonReader& cfg, const AlgorithmEnv& env) {
+  cfg.finish();
+  return std::make_unique<AllreduceSgd>(env);
+}
+
+}  // namespace gg

@@ -1,0 +1,197 @@
+#include "algorithms/pair_exchange.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "algorithms/algo_util.hpp"
+
+namespace gg {
+
+namespace {
+
+constexpr int kShuffleTag = 900;
+constexpr int kExchangeTag = 1000;  // + ((bucket * arrays + array) * 2 + parity)
+
+ScheduleSpec checked(const ScheduleSpec& spec, int p, const std::string& path) {
+  check_schedule(spec, p, path + (path.empty() ? "" : ".") + "topology");
+  return spec;
+}
+
+}  // namespace
+
+void read_exchange_options(JsonReader& cfg, PairExchangeOptions& opt) {
+  opt.exchange = cfg.get_string("exchange", "gradients", {"gradients", "parameters"}) == "parameters"
+                     ? Exchange::Parameters
+                     : Exchange::Gradients;
+  opt.timing = cfg.get_string("timing", "sync", {"sync", "async"}) == "async" ? Timing::Async : Timing::Sync;
+}
+
+PairExchange::PairExchange(PairExchangeOptions opt, const AlgorithmEnv& env, const std::string& config_path)
+    : opt_(std::move(opt)),
+      comm_(env.comm),
+      model_(env.model),
+      optimizer_(env.optimizer),
+      schedule_(checked(opt_.schedule, env.comm.size(), config_path), env.comm.rank(), env.comm.size()) {
+  if (opt_.shuffle) shuffle_.emplace(comm_, model_.input_sample(), model_.max_batch(), kShuffleTag);
+  setup();
+}
+
+void PairExchange::setup() {
+  buckets_ = model_buckets(model_);
+  const std::size_t n = model_.num_params(), a = std::size_t(arrays());
+  const bool two = opt_.exchange == Exchange::Gradients && opt_.timing == Timing::Async;
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    Slot& s = slots_[i];
+    const bool used = i == 0 || two;
+    s.active = false;
+    s.recv.assign(used ? a * n : 0, 0.0f);
+    s.send.assign(used && opt_.timing == Timing::Async ? a * n : 0, 0.0f);
+    s.reqs.clear();
+    s.reqs.resize(used ? buckets_.size() * a * 2 : 0);
+    s.posted.assign(used ? buckets_.size() : 0, 0);
+  }
+}
+
+std::span<float> PairExchange::array(int a) {
+  if (opt_.exchange == Exchange::Gradients) return model_.grads();
+  return a == 0 ? model_.params() : optimizer_.momentum();
+}
+
+void PairExchange::begin_step(std::int64_t step) {
+  stats_ = {};
+  step_ = step;
+  partners_ = schedule_.at(step);
+  stats_.partner = partners_.send_to;
+  if (buckets_changed(model_, buckets_)) {  // regrouped after construction: drain, then re-plan
+    for (Slot& s : slots_) wait(s);
+    setup();
+  }
+}
+
+void PairExchange::shuffle(Batch& batch) {
+  if (shuffle_) shuffle_->exchange(batch, partners_, stats_);
+}
+
+void PairExchange::post(Slot& s, std::size_t b, int parity) {
+  if (b >= buckets_.size()) throw std::logic_error(opt_.name + ": bucket index out of range");
+  if (s.posted[b]) return;
+  s.posted[b] = 1;
+  if (!s.active) {
+    s.active = true;
+    s.partners = partners_;
+  }
+  const std::size_t n = model_.num_params(), off = buckets_[b].offset, cnt = buckets_[b].count;
+  for (int a = 0; a < arrays(); ++a) {
+    const float* src = array(a).data() + off;
+    if (opt_.timing == Timing::Async) {  // the model's buffer changes before this send completes
+      float* copy = s.send.data() + std::size_t(a) * n + off;
+      std::copy(src, src + cnt, copy);
+      src = copy;
+    }
+    const std::size_t r = (b * std::size_t(arrays()) + std::size_t(a)) * 2;
+    const int tag = kExchangeTag + int(r) + parity;
+    s.reqs[r] = comm_.isend(src, cnt * sizeof(float), s.partners.send_to, tag);
+    s.reqs[r + 1] = comm_.irecv(s.recv.data() + std::size_t(a) * n + off, cnt * sizeof(float), s.partners.recv_from, tag);
+    stats_.bytes_sent += cnt * sizeof(float);
+  }
+}
+
+void PairExchange::post_all(Slot& s, int parity) {
+  for (std::size_t b = 0; b < buckets_.size(); ++b) post(s, b, parity);
+}
+
+void PairExchange::wait(Slot& s) {
+  for (Request& r : s.reqs) r.wait();
+}
+
+void PairExchange::average_into(Slot& s) {
+  const std::size_t n = model_.num_params();
+  for (int a = 0; a < arrays(); ++a) {
+    std::span<float> x = array(a);
+    const float* r = s.recv.data() + std::size_t(a) * n;
+    for (std::size_t i = 0; i < n; ++i) x[i] = 0.5f * (x[i] + r[i]);
+  }
+  s.active = false;
+  std::fill(s.posted.begin(), s.posted.end(), char(0));
+}
+
+void PairExchange::correct_toward(Slot& s) {
+  const std::size_t n = model_.num_params();
+  for (int a = 0; a < arrays(); ++a) {
+    std::span<float> x = array(a);
+    const float* r = s.recv.data() + std::size_t(a) * n;
+    const float* sent = s.send.data() + std::size_t(a) * n;
+    for (std::size_t i = 0; i < n; ++i) x[i] += 0.5f * (r[i] - sent[i]);
+  }
+  s.active = false;
+  std::fill(s.posted.begin(), s.posted.end(), char(0));
+}
+
+void PairExchange::on_bucket_ready(const Bucket& bucket) {
+  if (opt_.exchange != Exchange::Gradients || comm_.size() == 1) return;
+  TimeScope t(comm_, stats_.comm_s);
+  const int parity = opt_.timing == Timing::Async ? int(step_ & 1) : 0;
+  post(slots_[std::size_t(parity)], std::size_t(bucket.index), parity);
+}
+
+void PairExchange::poll() {
+  if (shuffle_) shuffle_->poll(stats_);
+  if (!slots_[0].active && !slots_[1].active) return;
+  TimeScope t(comm_, stats_.comm_s);
+  for (Slot& s : slots_)
+    if (s.active)
+      for (Request& r : s.reqs) r.test();
+}
+
+void PairExchange::finish_step(TrainState& st) {
+  if (comm_.size() == 1) {
+    st.optimizer.step(model_.params(), model_.grads(), st.lr);
+    return;
+  }
+  const bool async = opt_.timing == Timing::Async;
+  if (opt_.exchange == Exchange::Gradients) {
+    const int parity = async ? int(step_ & 1) : 0;
+    Slot& cur = slots_[std::size_t(parity)];
+    Slot& apply = async ? slots_[std::size_t(1 - parity)] : cur;  // async: the exchange of step t-1
+    {
+      TimeScope t(comm_, stats_.comm_s);
+      post_all(cur, parity);  // buckets the hook did not announce
+      TimeScope w(comm_, stats_.wait_s);
+      if (apply.active) wait(apply);
+    }
+    if (apply.active) average_into(apply);
+    st.optimizer.step(model_.params(), model_.grads(), st.lr);
+    return;
+  }
+  st.optimizer.step(model_.params(), model_.grads(), st.lr);
+  Slot& s = slots_[0];
+  TimeScope t(comm_, stats_.comm_s);
+  if (async && s.active) {  // apply step t-1's exchange, then post this step's
+    {
+      TimeScope w(comm_, stats_.wait_s);
+      wait(s);
+    }
+    correct_toward(s);
+  }
+  post_all(s, 0);
+  if (!async) {
+    {
+      TimeScope w(comm_, stats_.wait_s);
+      wait(s);
+    }
+    average_into(s);
+  }
+}
+
+void PairExchange::finish() {
+  for (Slot& s : slots_) {
+    if (!s.active) continue;
+    wait(s);
+    if (opt_.exchange == Exchange::Parameters) correct_toward(s);  // async parameters: apply the last one
+    s.active = false;
+    std::fill(s.posted.begin(), s.posted.end(), char(0));
+  }
+  if (shuffle_) shuffle_->finish();
+}
+
+}  // namespace gg

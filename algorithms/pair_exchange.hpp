@@ -1,0 +1,96 @@
+#pragma once
+// Pairwise 0.5/0.5 averaging with one partner per step: the engine behind "gossip" (hypercube,
+// no rotation) and "gossipgrad" (any topology and rotation, optional sample shuffle). Partners come
+// from Schedule (schedule.hpp): each step t a rank sends to send_to(t) and receives from recv_from(t)
+// (the same rank for hypercube). Notation below: x = own value, x' = value received from recv_from.
+//
+// exchange=gradients, timing=sync: each gradient bucket is posted as soon as backward announces it
+//   (straight from the gradient buffer); finish_step(t) waits, sets g <- (g + g'_t)/2, then steps the
+//   optimizer (momentum stays local).
+// exchange=gradients, timing=async: the buckets of step t are copied and posted the same way, but
+//   finish_step(t) applies the exchange of step t-1, which progressed (poll() -> MPI_Test) during the
+//   forward/backward of step t:   g <- (g_t + g'_{t-1}) / 2,   then the optimizer step.
+//   Own gradient fresh, partner's one step stale; at t = 0 g_0 is used alone. The exchange posted at
+//   the last step is completed by finish() and dropped. Two slots (double buffers), by step parity.
+// exchange=parameters, timing=sync: finish_step(t) steps the optimizer, then exchanges parameters
+//   AND momentum and sets w <- (w + w'_t)/2, v <- (v + v'_t)/2 (the original MaTEx code).
+// exchange=parameters, timing=async: finish_step(t) steps the optimizer, then applies the exchange
+//   posted at step t-1 as a correction toward the partner:  w <- w + (w'_{t-1} - w_{t-1})/2
+//   (same for v), where w_{t-1} is what this rank sent at t-1; then it posts the current w, v.
+//   With lr = 0 this is exactly sync mixing one step late; with training, each rank keeps its own
+//   latest step and every correction pair cancels, so the sum over ranks is preserved. finish()
+//   completes and applies the last exchange, so final replicas are as mixed as in sync mode.
+#include <array>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "algorithms/registry.hpp"
+#include "algorithms/sample_shuffle.hpp"
+#include "algorithms/schedule.hpp"
+
+namespace gg {
+
+enum class Exchange { Gradients, Parameters };
+enum class Timing { Sync, Async };
+
+struct PairExchangeOptions {
+  std::string name = "gossipgrad";  // what name() reports
+  ScheduleSpec schedule;
+  Exchange exchange = Exchange::Gradients;
+  Timing timing = Timing::Sync;
+  bool shuffle = false;
+};
+
+// Reads "exchange" and "timing" (shared by the gossip and gossipgrad factories).
+void read_exchange_options(JsonReader& cfg, PairExchangeOptions& opt);
+
+class PairExchange final : public Algorithm {
+ public:
+  // Throws InputError if the topology cannot serve comm.size() ranks.
+  PairExchange(PairExchangeOptions opt, const AlgorithmEnv& env, const std::string& config_path);
+
+  std::string name() const override { return opt_.name; }
+  int num_workers() const override { return comm_.size(); }
+  int worker_index() const override { return comm_.rank(); }
+  const StepStats& stats() const override { return stats_; }
+
+  void begin_step(std::int64_t step) override;
+  void shuffle(Batch& batch) override;
+  void poll() override;
+  void on_bucket_ready(const Bucket& bucket) override;
+  void finish_step(TrainState& state) override;
+  void finish() override;
+
+ private:
+  // One step's exchange: per bucket and exchanged array, one isend and one irecv.
+  struct Slot {
+    Partners partners;
+    bool active = false;            // posted, not yet applied
+    std::vector<float> send, recv;  // [arrays][n]; send only used when timing is async
+    std::vector<Request> reqs;      // [bucket][array][send, recv]
+    std::vector<char> posted;       // [bucket]
+  };
+  void setup();
+  int arrays() const { return opt_.exchange == Exchange::Parameters ? 2 : 1; }
+  std::span<float> array(int a);  // 0: grads or params, 1: momentum
+  void post(Slot& s, std::size_t b, int parity);
+  void post_all(Slot& s, int parity);
+  void wait(Slot& s);
+  void average_into(Slot& s);     // x <- (x + x')/2
+  void correct_toward(Slot& s);   // x <- x + (x' - x_sent)/2
+
+  PairExchangeOptions opt_;
+  Communicator& comm_;
+  Model& model_;
+  Sgd& optimizer_;
+  Schedule schedule_;
+  std::optional<SampleShuffle> shuffle_;
+  std::vector<Bucket> buckets_;
+  std::array<Slot, 2> slots_;  // [0] only, except async gradients: [step parity]
+  std::int64_t step_ = 0;
+  Partners partners_;          // this step's
+  StepStats stats_;
+};
+
+}  // namespace gg

@@ -1,0 +1,191 @@
+#include "algorithms/ps.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+#include "algorithms/algo_util.hpp"
+#include "core/util/error.hpp"
+
+namespace gg {
+
+namespace {
+
+constexpr int kInitTag = 2000, kHeaderTag = 2001, kGradTag = 2002, kParamsTag = 2003;
+constexpr std::int64_t kPush = 1, kDone = 2;
+
+}  // namespace
+
+Bucket ParameterServer::shard(std::size_t n, int servers, int s) {
+  const std::size_t base = n / std::size_t(servers), extra = n % std::size_t(servers), i = std::size_t(s);
+  return Bucket{s, i * base + std::min(i, extra), base + (i < extra ? 1 : 0)};
+}
+
+ParameterServer::ParameterServer(PsOptions opt, const AlgorithmEnv& env, const std::string& path)
+    : opt_(opt), comm_(env.comm), model_(env.model) {
+  const int p = comm_.size();
+  const std::string where = path.empty() ? "servers" : path + ".servers";
+  if (opt_.servers < 1 || opt_.servers > p - 1)
+    throw InputError("config: '" + where + "' " + std::to_string(opt_.servers) + " server(s) need at least " +
+                     std::to_string(opt_.servers + 1) + " ranks (the servers plus one worker), got " +
+                     std::to_string(p));
+  workers_ = p - opt_.servers;
+  server_ = comm_.rank() >= workers_ ? comm_.rank() - workers_ : -1;
+  const std::size_t n = model_.num_params();
+  if (server_ < 0) {
+    for (int s = 0; s < opt_.servers; ++s) shards_.push_back(shard(n, opt_.servers, s));
+    pulls_.resize(shards_.size());
+    header_reqs_.resize(shards_.size());
+    push_reqs_.resize(shards_.size());
+    return;
+  }
+  // Server: optimizer state for the shard, with the model's ranges clipped and re-based to it.
+  mine_ = shard(n, opt_.servers, server_);
+  std::vector<ParamRange> ranges;
+  for (const ParamRange& r : model_.ranges()) {
+    const std::size_t a = std::max(r.offset, mine_.offset), b = std::min(r.offset + r.count, mine_.offset + mine_.count);
+    if (a < b) ranges.push_back({a - mine_.offset, b - a, r.decay, r.name});
+  }
+  sgd_ = std::make_unique<Sgd>(env.optimizer.options(), ranges, mine_.count);
+  params_.assign(mine_.count, 0.0f);
+  inbox_.assign(mine_.count, 0.0f);
+  if (!opt_.async) sum_.assign(mine_.count, 0.0f);
+  applied_.assign(std::size_t(workers_), 0);
+  finished_.assign(std::size_t(workers_), 0);
+  deferred_.assign(std::size_t(workers_), 0);
+  replies_.resize(std::size_t(workers_));
+}
+
+// ---- worker side ----
+
+void ParameterServer::send_init() {
+  init_sent_ = true;
+  if (comm_.rank() != 0) return;
+  const float* w = model_.params().data();
+  for (std::size_t s = 0; s < shards_.size(); ++s)
+    comm_.send(w + shards_[s].offset, shards_[s].count * sizeof(float), server_rank(int(s)), kInitTag);
+}
+
+void ParameterServer::finish_step(TrainState& st) {
+  if (server_ >= 0) throw std::logic_error("ps: finish_step called on a server rank");
+  TimeScope t(comm_, stats_.comm_s);
+  if (!init_sent_) send_init();
+  float* w = model_.params().data();
+  const float* g = model_.grads().data();
+  header_ = {kPush, st.step, st.lr};
+  for (std::size_t s = 0; s < shards_.size(); ++s) {
+    const Bucket& sh = shards_[s];
+    const int dst = server_rank(int(s));
+    pulls_[s] = comm_.irecv(w + sh.offset, sh.count * sizeof(float), dst, kParamsTag);
+    header_reqs_[s] = comm_.isend(&header_, sizeof header_, dst, kHeaderTag);
+    push_reqs_[s] = comm_.isend(g + sh.offset, sh.count * sizeof(float), dst, kGradTag);
+    stats_.bytes_sent += sizeof header_ + sh.count * sizeof(float);
+  }
+  TimeScope wt(comm_, stats_.wait_s);
+  for (std::size_t s = 0; s < shards_.size(); ++s) {
+    header_reqs_[s].wait();
+    push_reqs_[s].wait();
+    pulls_[s].wait();
+  }
+}
+
+void ParameterServer::finish() {
+  if (server_ >= 0 || done_) return;
+  done_ = true;
+  if (!init_sent_) send_init();  // the servers wait for it even if no step ran
+  const Header done{kDone, -1, 0.0};
+  for (std::size_t s = 0; s < shards_.size(); ++s) comm_.send(&done, sizeof done, server_rank(int(s)), kHeaderTag);
+}
+
+// ---- server side ----
+
+bool ParameterServer::may_answer(int w) const {
+  if (!opt_.async || opt_.staleness <= 0) return true;
+  std::int64_t slowest = applied_[std::size_t(w)];
+  for (int v = 0; v < workers_; ++v)
+    if (!finished_[std::size_t(v)]) slowest = std::min(slowest, applied_[std::size_t(v)]);
+  return applied_[std::size_t(w)] - slowest <= opt_.staleness;
+}
+
+void ParameterServer::answer(int w) {
+  comm_.send(params_.data(), params_.size() * sizeof(float), w, kParamsTag);  // w has posted its receive
+}
+
+void ParameterServer::answer_deferred() {
+  for (int w = 0; w < workers_; ++w)
+    if (deferred_[std::size_t(w)] && may_answer(w)) {
+      deferred_[std::size_t(w)] = 0;
+      answer(w);
+    }
+}
+
+void ParameterServer::apply_sync(int w, const Header& h) {
+  if (arrived_ == 0) {
+    current_ = h;
+    std::copy(inbox_.begin(), inbox_.end(), sum_.begin());
+  } else {
+    if (h.step != current_.step)
+      throw std::runtime_error("ps sync: worker " + std::to_string(w) + " pushed step " + std::to_string(h.step) +
+                               " while step " + std::to_string(current_.step) + " is being collected");
+    for (std::size_t i = 0; i < sum_.size(); ++i) sum_[i] += inbox_[i];
+  }
+  if (++arrived_ < workers_) return;
+  const float inv = 1.0f / float(workers_);
+  for (float& x : sum_) x *= inv;
+  sgd_->step(params_, sum_, current_.lr);
+  for (int v = 0; v < workers_; ++v) {
+    ++applied_[std::size_t(v)];
+    replies_[std::size_t(v)] = comm_.isend(params_.data(), params_.size() * sizeof(float), v, kParamsTag);
+  }
+  for (Request& r : replies_) r.wait();  // params_ must not change before every copy has left
+  arrived_ = 0;
+}
+
+void ParameterServer::apply_async(int w, const Header& h) {
+  const float inv = 1.0f / float(workers_);
+  for (float& x : inbox_) x *= inv;
+  sgd_->step(params_, inbox_, h.lr);
+  ++applied_[std::size_t(w)];
+  if (may_answer(w)) answer(w);
+  else deferred_[std::size_t(w)] = 1;
+  answer_deferred();
+}
+
+void ParameterServer::serve() {
+  if (server_ < 0) throw std::logic_error("ps: serve called on a worker rank");
+  comm_.recv(params_.data(), params_.size() * sizeof(float), 0, kInitTag);
+  int done = 0;
+  while (done < workers_) {
+    Header h{};
+    std::size_t got = 0;
+    const int w = comm_.recv_any(&h, sizeof h, kHeaderTag, &got);
+    if (got != sizeof h || w < 0 || w >= workers_ || (h.kind != kPush && h.kind != kDone))
+      throw std::runtime_error("ps: malformed header from rank " + std::to_string(w));
+    if (h.kind == kDone) {
+      if (finished_[std::size_t(w)]) throw std::runtime_error("ps: worker " + std::to_string(w) + " finished twice");
+      finished_[std::size_t(w)] = 1;
+      ++done;
+      if (!opt_.async && arrived_ > 0)
+        throw std::runtime_error("ps sync: worker " + std::to_string(w) + " finished while step " +
+                                 std::to_string(current_.step) + " still waits for pushes");
+      answer_deferred();  // the slowest may have left: others can go on
+      continue;
+    }
+    comm_.recv(inbox_.data(), inbox_.size() * sizeof(float), w, kGradTag);
+    if (opt_.async) apply_async(w, h);
+    else apply_sync(w, h);
+  }
+}
+
+std::unique_ptr<Algorithm> make_ps(JsonReader& cfg, const AlgorithmEnv& env) {
+  PsOptions opt;
+  opt.servers = int(cfg.get_int("servers", 1, 1, 1 << 20));
+  opt.async = cfg.get_string("mode", "sync", {"sync", "async"}) == "async";
+  opt.staleness = int(cfg.get_int("staleness", 0, 0, 1 << 30));
+  if (!opt.async && opt.staleness > 0)
+    throw InputError("config: '" + cfg.path_of("staleness") + "' only applies to mode \"async\"");
+  cfg.finish();
+  return std::make_unique<ParameterServer>(opt, env, cfg.path());
+}
+
+}  // namespace gg

@@ -1,0 +1,92 @@
+#pragma once
+// ps: a parameter server on point-to-point messages (no one-sided MPI: it can deadlock under SMPI).
+//
+// Ranks: the first W = p - S ranks are workers, the LAST S ranks servers. Server s owns a contiguous
+// shard of the flat parameters (split as evenly as possible) and the SGD momentum for it (a gg::Sgd
+// over the shard's ranges, with the workers' optimizer options), so the update formula is the same.
+//
+// Protocol (tags are private to this file): worker 0 sends every server its initial shard once (at
+// its first finish_step). Each finish_step(t) a worker posts a receive of the fresh shard from every
+// server, then pushes a header {step, lr} and its raw gradient shard to every server, and waits for
+// the pulls (the gradients go straight from the model's buffer, the parameters straight into it).
+//   sync:  a server waits for the pushes of all W workers for step t, averages them (sum / W, in
+//          arrival order), steps its optimizer with the step's lr, and answers every pull: each step
+//          equals allreduce SGD up to float summation order, and all workers hold identical replicas.
+//   async: a server applies each push on arrival (gradient / W, that worker's lr) and answers that
+//          worker's pull at once; workers never wait for one another. With staleness s > 0 a server
+//          answers worker w only while applied(w) - min(applied(v) over unfinished workers v) <= s,
+//          i.e. no worker gets more than s steps ahead of the slowest; s = 0: unbounded.
+// finish() on a worker tells every server it is done; serve() returns once all W workers are done.
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "algorithms/registry.hpp"
+
+namespace gg {
+
+struct PsOptions {
+  int servers = 1;
+  bool async = false;
+  int staleness = 0;  // async only; 0 = unbounded
+};
+
+class ParameterServer final : public Algorithm {
+ public:
+  // Throws InputError (naming config_path) unless 1 <= servers <= p - 1.
+  ParameterServer(PsOptions opt, const AlgorithmEnv& env, const std::string& config_path);
+
+  std::string name() const override { return "ps"; }
+  bool trains() const override { return server_ < 0; }
+  void serve() override;
+  int num_workers() const override { return workers_; }
+  int worker_index() const override { return server_ < 0 ? comm_.rank() : -1; }
+  void begin_step(std::int64_t step) override { stats_ = {}; }
+  void finish_step(TrainState& state) override;
+  void finish() override;
+  const StepStats& stats() const override { return stats_; }
+
+  // Shard of server s among `servers`: [offset, offset + count) of the flat parameters.
+  static Bucket shard(std::size_t num_params, int servers, int s);
+  int server_index() const { return server_; }  // -1 on workers
+  // On a server, after serve(): pushes applied from each worker (index = worker), each exactly once.
+  const std::vector<std::int64_t>& applied_pushes() const { return applied_; }
+  // On a server: its shard of the parameters (after serve(), the final values).
+  std::span<const float> shard_params() const { return params_; }
+
+ private:
+  struct Header {
+    std::int64_t kind;  // kPush or kDone
+    std::int64_t step;
+    double lr;
+  };
+  int server_rank(int s) const { return workers_ + s; }
+  void send_init();
+  bool may_answer(int w) const;
+  void answer(int w);
+  void answer_deferred();
+  void apply_sync(int w, const Header& h);
+  void apply_async(int w, const Header& h);
+
+  PsOptions opt_;
+  Communicator& comm_;
+  Model& model_;
+  int workers_, server_;  // server_ = index among servers, -1 on workers
+  StepStats stats_;
+  // worker side
+  std::vector<Bucket> shards_;                          // [server]
+  std::vector<Request> pulls_, header_reqs_, push_reqs_;  // [server]
+  Header header_{};
+  bool init_sent_ = false, done_ = false;
+  // server side
+  Bucket mine_;
+  std::vector<float> params_, inbox_, sum_;  // [shard]
+  std::unique_ptr<Sgd> sgd_;
+  std::vector<std::int64_t> applied_;  // [worker]
+  std::vector<char> finished_, deferred_;
+  std::vector<Request> replies_;       // [worker] (sync mode)
+  int arrived_ = 0;                    // sync: pushes of the current step so far
+  Header current_{};                   // sync: the current step's header (first push)
+};
+
+}  // namespace gg

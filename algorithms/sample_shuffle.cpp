@@ -1,0 +1,85 @@
+#include "algorithms/sample_shuffle.hpp"
+
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "algorithms/algo_util.hpp"
+
+namespace gg {
+
+SampleShuffle::SampleShuffle(Communicator& comm, Shape sample, int max_batch, int tag)
+    : comm_(comm), sample_(sample), per_sample_(sample.per_sample()), max_batch_(max_batch), tag_(tag) {
+  const std::size_t words = (bytes_for(std::size_t(max_batch)) + 7) / 8;
+  send_.assign(words, 0);
+  recv_.assign(words, 0);
+}
+
+std::size_t SampleShuffle::bytes_for(std::size_t n) const {
+  return 8 + 8 * n + 4 * (n + (n & 1)) + 4 * n * per_sample_;
+}
+
+std::size_t SampleShuffle::pack(const Batch& b) {
+  const std::size_t n = std::size_t(b.size());
+  if (b.size() > max_batch_ || b.ids.size() != n || b.x.size() != n * per_sample_)
+    throw std::logic_error("shuffle: batch of " + std::to_string(n) + " samples (" + std::to_string(b.ids.size()) +
+                           " ids, " + std::to_string(b.x.size()) + " floats) does not fit max batch " +
+                           std::to_string(max_batch_) + " of " + sample_.str());
+  char* p = reinterpret_cast<char*>(send_.data());
+  const std::int64_t n64 = std::int64_t(n);
+  std::memcpy(p, &n64, 8);
+  std::memcpy(p + 8, b.ids.data(), 8 * n);
+  std::memcpy(p + 8 + 8 * n, b.labels.data(), 4 * n);
+  std::memcpy(p + 8 + 8 * n + 4 * (n + (n & 1)), b.x.data(), 4 * n * per_sample_);
+  return bytes_for(n);
+}
+
+void SampleShuffle::unpack(Batch& b) const {
+  const char* p = reinterpret_cast<const char*>(recv_.data());
+  std::int64_t n64 = 0;
+  std::memcpy(&n64, p, 8);
+  if (n64 < 0 || n64 > max_batch_) throw std::runtime_error("shuffle: received a corrupt batch header");
+  const std::size_t n = std::size_t(n64);
+  b.ids.resize(n);
+  b.labels.resize(n);
+  b.x.resize(sample_.with_batch(int(n)));
+  std::memcpy(b.ids.data(), p + 8, 8 * n);
+  std::memcpy(b.labels.data(), p + 8 + 8 * n, 4 * n);
+  std::memcpy(b.x.data(), p + 8 + 8 * n + 4 * (n + (n & 1)), 4 * n * per_sample_);
+}
+
+void SampleShuffle::exchange(Batch& batch, Partners partners, StepStats& stats) {
+  if (partners.send_to < 0) return;  // a single rank: nothing to shuffle
+  TimeScope t(comm_, stats.comm_s);
+  {
+    TimeScope w(comm_, stats.wait_s);
+    send_req_.wait();  // the previous step's batch has left: send_ may be refilled
+  }
+  const std::size_t bytes = pack(batch);
+  if (pending_) {
+    {
+      TimeScope w(comm_, stats.wait_s);
+      recv_req_.wait();
+    }
+    unpack(batch);
+  }
+  send_req_ = comm_.isend(send_.data(), bytes, partners.send_to, tag_);
+  recv_req_ = comm_.irecv(recv_.data(), recv_.size() * 8, partners.recv_from, tag_);
+  pending_ = true;
+  stats.bytes_sent += bytes;
+}
+
+void SampleShuffle::poll(StepStats& stats) {
+  if (!pending_) return;
+  TimeScope t(comm_, stats.comm_s);
+  send_req_.test();
+  recv_req_.test();
+}
+
+void SampleShuffle::finish() {
+  send_req_.wait();
+  recv_req_.wait();
+  pending_ = false;
+}
+
+}  // namespace gg

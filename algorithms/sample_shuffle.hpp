@@ -1,0 +1,48 @@
+#pragma once
+// GossipGraD's asynchronous distributed sample shuffle, as a one-step pipeline:
+//
+//   exchange(batch, partners) at step t:
+//     1. packs the batch the sampler just produced (b_t: images, labels, ids) and posts it to
+//        partners.send_to, with a receive from partners.recv_from;
+//     2. replaces `batch` by the batch received from the exchange posted at step t-1, which arrived
+//        while step t-1 computed (the wait is normally free). At the first step nothing has arrived
+//        yet, so the rank keeps its own b_0 (which its neighbour will also train at step 1: the
+//        pipeline's one-batch priming cost).
+//   finish() completes the last exchange; the batch it received is dropped.
+// Because send_to and recv_from are permutations of the ranks in every step, no batch is lost or
+// duplicated by an exchange: the ids trained by all ranks at step t >= 1 are exactly, as a multiset,
+// the ids the samplers produced at step t-1.
+//
+// Wire format, one message: int64 n | int64 ids[n] | int32 labels[n] (+4 pad if n odd) | float x[n*per_sample].
+// Buffers (one send, one receive) are sized once for the model's max batch; per step allocates nothing
+// as long as the trainer's Batch keeps its capacity.
+#include <cstddef>
+#include <vector>
+
+#include "algorithms/algorithm.hpp"
+#include "algorithms/schedule.hpp"
+
+namespace gg {
+
+class SampleShuffle {
+ public:
+  SampleShuffle(Communicator& comm, Shape sample, int max_batch, int tag);
+  void exchange(Batch& batch, Partners partners, StepStats& stats);
+  void poll(StepStats& stats);
+  void finish();
+
+ private:
+  std::size_t bytes_for(std::size_t n) const;
+  std::size_t pack(const Batch& batch);
+  void unpack(Batch& batch) const;
+
+  Communicator& comm_;
+  Shape sample_;
+  std::size_t per_sample_;
+  int max_batch_, tag_;
+  std::vector<std::int64_t> send_, recv_;  // int64 words keep every field aligned
+  Request send_req_, recv_req_;
+  bool pending_ = false;  // a receive was posted and not yet unpacked
+};
+
+}  // namespace gg

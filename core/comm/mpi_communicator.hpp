@@ -1,0 +1,64 @@
+#pragma once
+// Communicator on MPI (Open MPI here; the same code compiles with SimGrid's smpicxx). Plain MPI-3:
+// point-to-point, MPI_Iallreduce, blocking collectives; no one-sided calls, no MPI_THREAD_MULTIPLE.
+//
+// - Works on its own duplicate of MPI_COMM_WORLD (or of a split), so its tags never meet anyone
+//   else's messages. MPI must have been initialised (see MpiSession); the constructor does not.
+// - Every MPI call's return code is checked (the communicator has MPI_ERRORS_RETURN): a failure
+//   throws std::runtime_error naming the call, the peer and the size.
+// - Sizes above 2^30 bytes (or elements) are split into several messages / collectives, so counts
+//   never overflow MPI's int. recv_any and gather are limited to 2^31-1 bytes per rank.
+// - Requests come from a per-communicator pool: after warm-up a nonblocking call allocates nothing.
+//   Every Request must be completed or destroyed before its communicator.
+// - Threading: one thread (see communicator.hpp).
+#include <memory>
+#include <vector>
+
+#include <mpi.h>
+
+#include "core/comm/communicator.hpp"
+
+namespace gg {
+
+class MpiCommunicator final : public Communicator {
+ public:
+  MpiCommunicator();  // duplicates MPI_COMM_WORLD
+  ~MpiCommunicator() override;
+  MpiCommunicator(const MpiCommunicator&) = delete;
+  MpiCommunicator& operator=(const MpiCommunicator&) = delete;
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  std::string library_version() const override;
+
+  Request isend(const void* buf, std::size_t bytes, int dest, int tag) override;
+  Request irecv(void* buf, std::size_t bytes, int src, int tag) override;
+  void send(const void* buf, std::size_t bytes, int dest, int tag) override;
+  void recv(void* buf, std::size_t bytes, int src, int tag) override;
+  int recv_any(void* buf, std::size_t bytes, int tag, std::size_t* got) override;
+
+  void allreduce_sum(std::span<float> data) override;
+  void allreduce_sum(std::span<double> data) override;
+  Request iallreduce_sum(std::span<float> data) override;
+  void broadcast(void* buf, std::size_t bytes, int root) override;
+  void gather(const void* in, std::size_t bytes, void* out, int root) override;
+  void barrier() override;
+  std::unique_ptr<Communicator> split(int color) override;
+  [[noreturn]] void abort(int code) override;
+  double wtime() const override { return MPI_Wtime(); }
+
+  MPI_Comm handle() const { return comm_; }
+
+ private:
+  class Req;
+  explicit MpiCommunicator(MPI_Comm owned);
+  void init();
+  Req* acquire(const char* op, int peer, std::size_t bytes);
+
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  int rank_ = 0, size_ = 1;
+  std::vector<std::unique_ptr<Req>> pool_;  // every Req ever made
+  std::vector<Req*> free_;                  // capacity kept >= pool_.size(): release never allocates
+};
+
+}  // namespace gg

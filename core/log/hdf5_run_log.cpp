@@ -1,0 +1,196 @@
+#include "core/log/hdf5_run_log.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <stdexcept>
+
+namespace gg {
+
+namespace {
+
+// First line of a shell command's stdout, or "" if it fails.
+std::string first_line_of(const char* command) {
+  FILE* pipe = popen(command, "r");
+  if (!pipe) return {};
+  char buf[256] = {};
+  std::string out = std::fgets(buf, sizeof buf, pipe) ? buf : "";
+  const int rc = pclose(pipe);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return rc == 0 ? out : std::string();
+}
+
+std::string iso8601_utc_now() {
+  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+constexpr const char* kMetricGroups[4] = {"rank0", "averaged", "replica_min", "replica_max"};
+constexpr const char* kMetricNames[3] = {"loss", "top1", "top5"};
+
+}  // namespace
+
+BuildFacts BuildFacts::collect() {
+  BuildFacts f;
+  f.git_revision = first_line_of("git rev-parse --short HEAD 2>/dev/null");
+  if (f.git_revision.empty()) {
+    f.git_revision = "unknown";
+  } else if (!first_line_of("git status --porcelain --untracked-files=no 2>/dev/null").empty()) {
+    f.git_revision += "-dirty";  // tracked files differ from the commit
+  }
+  char host[256] = {};
+  f.host = gethostname(host, sizeof host - 1) == 0 ? host : "unknown";
+#if defined(__clang__)
+  f.compiler = "clang " __clang_version__;
+#elif defined(__GNUC__)
+  f.compiler = "gcc " __VERSION__;
+#else
+  f.compiler = "unknown";
+#endif
+  unsigned major = 0, minor = 0, release = 0;
+  H5get_libversion(&major, &minor, &release);
+  f.hdf5_version = std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(release);
+  f.start_time = iso8601_utc_now();
+  return f;
+}
+
+Hdf5RunLog::Hdf5RunLog(const std::string& path, const RunLogInfo& info, const BuildFacts& facts)
+    : cx_(path), workers_(info.workers) {
+  if (info.workers < 1) throw std::invalid_argument(path + ": run log needs at least one worker");
+  file_ = h5::Handle(cx_.id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), "creating the file"),
+                     H5Fclose);
+  try {
+    create(info, facts);
+    flush();
+  } catch (...) {  // leave nothing half-written
+    file_.reset();
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+    throw;
+  }
+}
+
+void Hdf5RunLog::create(const RunLogInfo& info, const BuildFacts& facts) {
+  const hid_t root = file_.get();
+  h5::write_attr(cx_, root, "schema_version", kSchemaVersion);
+  h5::write_attr(cx_, root, "finished", std::int64_t{0});
+  h5::write_attr(cx_, root, "config", info.config_json);
+  h5::write_attr(cx_, root, "git_revision", facts.git_revision);
+  h5::write_attr(cx_, root, "host", facts.host);
+  h5::write_attr(cx_, root, "mpi_library", info.mpi_library);
+  h5::write_attr(cx_, root, "hdf5_version", facts.hdf5_version);
+  h5::write_attr(cx_, root, "compiler", facts.compiler);
+  h5::write_attr(cx_, root, "start_time", facts.start_time);
+  h5::write_attr(cx_, root, "workers", std::int64_t{info.workers});
+  h5::write_attr(cx_, root, "ranks", std::int64_t{info.ranks});
+  h5::write_attr(cx_, root, "num_params", info.num_params);
+  h5::write_attr(cx_, root, "model_layers", info.model_layers.empty() ? std::string("[]") : info.model_layers);
+
+  // Chunks of about 64 KiB of floats per per-rank dataset; evaluations are few.
+  const hsize_t w = hsize_t(info.workers);
+  const hsize_t rows = std::max<hsize_t>(16, std::min<hsize_t>(4096, 16384 / w));
+  h5::Handle steps = h5::create_group(cx_, root, "steps");
+  const hid_t s = steps.get();
+  step_ = h5::Extendable(cx_, s, "step", H5T_NATIVE_INT64, 0, rows);
+  compute_ = h5::Extendable(cx_, s, "compute_s", H5T_NATIVE_FLOAT, w, rows);
+  comm_ = h5::Extendable(cx_, s, "comm_s", H5T_NATIVE_FLOAT, w, rows);
+  wait_ = h5::Extendable(cx_, s, "wait_s", H5T_NATIVE_FLOAT, w, rows);
+  bytes_ = h5::Extendable(cx_, s, "bytes_sent", H5T_NATIVE_UINT64, w, rows);
+  partner_ = h5::Extendable(cx_, s, "partner", H5T_NATIVE_INT32, w, rows);
+  loss_ = h5::Extendable(cx_, s, "loss", H5T_NATIVE_FLOAT, w, rows);
+  loss_mean_ = h5::Extendable(cx_, s, "loss_mean", H5T_NATIVE_FLOAT, 0, rows);
+
+  h5::Handle eval = h5::create_group(cx_, root, "eval");
+  const hid_t e = eval.get();
+  e_step_ = h5::Extendable(cx_, e, "step", H5T_NATIVE_INT64, 0, 64);
+  e_epoch_ = h5::Extendable(cx_, e, "epoch", H5T_NATIVE_DOUBLE, 0, 64);
+  e_wall_ = h5::Extendable(cx_, e, "wall_s", H5T_NATIVE_DOUBLE, 0, 64);
+  e_consensus_ = h5::Extendable(cx_, e, "consensus", H5T_NATIVE_DOUBLE, 0, 64);
+  for (int g = 0; g < 4; ++g) {
+    h5::Handle group = h5::create_group(cx_, e, kMetricGroups[g]);
+    for (int m = 0; m < 3; ++m)
+      metrics_[g][m] = h5::Extendable(cx_, group.get(), kMetricNames[m], H5T_NATIVE_DOUBLE, 0, 64);
+  }
+}
+
+Hdf5RunLog::~Hdf5RunLog() {
+  const bool empty = !any_eval_ && !finished_;
+  file_.reset();  // H5Fclose writes everything appended so far
+  if (empty) {
+    std::error_code ec;
+    std::filesystem::remove(cx_.path(), ec);
+  }
+}
+
+void Hdf5RunLog::flush() { cx_.ok(H5Fflush(file_.get(), H5F_SCOPE_GLOBAL), "H5Fflush"); }
+
+void Hdf5RunLog::on_steps(const std::vector<StepRecord>& steps, int workers) {
+  if (workers != workers_ || steps.size() % std::size_t(workers) != 0)
+    throw std::logic_error(path() + ": on_steps got " + std::to_string(steps.size()) + " records for " +
+                           std::to_string(workers) + " workers; the log was opened for " +
+                           std::to_string(workers_));
+  const std::size_t n = steps.size(), w = std::size_t(workers);
+  const hsize_t rows = hsize_t(n / w);
+  if (rows == 0) return;
+  // Records arrive step-major, which is the row-major layout of [steps, workers].
+  auto column = [&](h5::Extendable& ds, auto field) {
+    f_buf_.resize(n);
+    for (std::size_t i = 0; i < n; ++i) f_buf_[i] = steps[i].*field;
+    ds.append(cx_, f_buf_.data(), rows);
+  };
+  column(compute_, &StepRecord::compute_s);
+  column(comm_, &StepRecord::comm_s);
+  column(wait_, &StepRecord::wait_s);
+  column(loss_, &StepRecord::loss);
+  u_buf_.resize(n);
+  i_buf_.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    u_buf_[i] = steps[i].bytes_sent;
+    i_buf_[i] = steps[i].partner;
+  }
+  bytes_.append(cx_, u_buf_.data(), rows);
+  partner_.append(cx_, i_buf_.data(), rows);
+
+  s_buf_.resize(rows);
+  f_buf_.assign(rows, 0.0f);
+  for (std::size_t r = 0; r < rows; ++r) {
+    s_buf_[r] = steps[r * w].step;
+    double sum = 0;
+    for (std::size_t k = 0; k < w; ++k) sum += steps[r * w + k].loss;
+    f_buf_[r] = float(sum / double(w));
+  }
+  step_.append(cx_, s_buf_.data(), rows);
+  loss_mean_.append(cx_, f_buf_.data(), rows);
+}
+
+void Hdf5RunLog::on_eval(const EvalRecord& e) {
+  e_step_.append(cx_, &e.step, 1);
+  e_epoch_.append(cx_, &e.epoch, 1);
+  e_wall_.append(cx_, &e.wall_s, 1);
+  e_consensus_.append(cx_, &e.consensus, 1);
+  const Metrics* groups[4] = {&e.rank0, &e.averaged, &e.replica_min, &e.replica_max};
+  for (int g = 0; g < 4; ++g) {
+    metrics_[g][0].append(cx_, &groups[g]->loss, 1);
+    metrics_[g][1].append(cx_, &groups[g]->top1, 1);
+    metrics_[g][2].append(cx_, &groups[g]->top5, 1);
+  }
+  any_eval_ = true;
+  flush();
+}
+
+void Hdf5RunLog::on_finish(double wall_s) {
+  h5::write_attr(cx_, file_.get(), "wall_s", wall_s);
+  flush();  // wall_s reaches the disk before the flag that vouches for it
+  h5::write_attr(cx_, file_.get(), "finished", std::int64_t{1});
+  flush();
+  finished_ = true;
+}
+
+}  // namespace gg

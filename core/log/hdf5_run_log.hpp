@@ -1,0 +1,73 @@
+#pragma once
+// The HDF5 run log: one file per run, written by rank 0 only. Schema: core/log/SCHEMA.md.
+//
+// The file is created by the constructor (after all input validation passed) and flushed after
+// every evaluation, so a killed run leaves a readable file whose `finished` attribute is 0. If the
+// log is destroyed before any evaluation was recorded (set-up failed on another rank), the file is
+// removed: nothing half-written is left behind.
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/log/h5_util.hpp"
+#include "core/train/records.hpp"
+
+namespace gg {
+
+// Everything the root attributes hold that the log cannot find out by itself.
+struct RunLogInfo {
+  std::string config_json;   // the resolved config
+  std::string mpi_library;   // Communicator::library_version()
+  std::string model_layers;  // JSON array of {name, kind, out, params, mflops}
+  int workers = 1;           // training ranks (columns of /steps/*)
+  int ranks = 1;             // all ranks, servers included
+  std::int64_t num_params = 0;
+};
+
+// Facts about this process and build, filled at start: git revision (of the working directory, or
+// "unknown"), host, compiler, HDF5 version, start time (ISO 8601 UTC).
+struct BuildFacts {
+  std::string git_revision, host, compiler, hdf5_version, start_time;
+  static BuildFacts collect();
+};
+
+class Hdf5RunLog final : public RunSink {
+ public:
+  static constexpr std::int64_t kSchemaVersion = 1;
+
+  // Creates (truncates) `path`. Throws std::runtime_error naming the path on any HDF5 failure.
+  Hdf5RunLog(const std::string& path, const RunLogInfo& info, const BuildFacts& facts = BuildFacts::collect());
+  ~Hdf5RunLog() override;
+  Hdf5RunLog(const Hdf5RunLog&) = delete;
+  Hdf5RunLog& operator=(const Hdf5RunLog&) = delete;
+
+  void on_steps(const std::vector<StepRecord>& steps, int workers) override;
+  void on_eval(const EvalRecord& eval) override;  // appends and flushes
+  void on_finish(double wall_s) override;         // writes wall_s, then finished = 1, and flushes
+
+  const std::string& path() const { return cx_.path(); }
+
+ private:
+  void create(const RunLogInfo& info, const BuildFacts& facts);
+  void flush();
+
+  h5::Context cx_;
+  h5::Handle file_;
+  int workers_ = 1;
+  bool any_eval_ = false, finished_ = false;
+
+  // /steps: [steps, workers] per rank, [steps] per step.
+  h5::Extendable step_, compute_, comm_, wait_, bytes_, partner_, loss_, loss_mean_;
+  // /eval: [evals]; metrics[m] = {loss, top1, top5} of rank0, averaged, replica_min, replica_max.
+  h5::Extendable e_step_, e_epoch_, e_wall_, e_consensus_;
+  std::array<std::array<h5::Extendable, 3>, 4> metrics_;
+
+  // Column scratch for on_steps, reused between calls.
+  std::vector<float> f_buf_;
+  std::vector<std::uint64_t> u_buf_;
+  std::vector<std::int32_t> i_buf_;
+  std::vector<std::int64_t> s_buf_;
+};
+
+}  // namespace gg

@@ -1,0 +1,127 @@
+// MpiCommunicator under mpiexec: point to point, collectives, split, request pooling, errors.
+#include <gtest/gtest.h>
+
+#include <numeric>
+#include <stdexcept>
+#include <vector>
+
+#include "tests/mpi/test_util.hpp"
+
+namespace gg {
+namespace {
+
+TEST(MpiComm, RingExchangeNonblocking) {
+  MpiCommunicator c;
+  const int p = c.size(), r = c.rank(), n = 10000;
+  std::vector<float> out(n), in(n, -1.0f);
+  for (int i = 0; i < n; ++i) out[std::size_t(i)] = float(r * n + i);  // every element distinct
+  Request rr = c.irecv(in.data(), n * sizeof(float), (r + p - 1) % p, 5);
+  Request sr = c.isend(out.data(), n * sizeof(float), (r + 1) % p, 5);
+  while (!rr.test()) {
+  }
+  sr.wait();
+  EXPECT_FALSE(rr.active());
+  const int from = (r + p - 1) % p;
+  for (int i = 0; i < n; ++i) ASSERT_EQ(in[std::size_t(i)], float(from * n + i));
+}
+
+TEST(MpiComm, BlockingSendRecvAndRecvAny) {
+  MpiCommunicator c;
+  const int p = c.size(), r = c.rank();
+  if (r != 0) {
+    const int v = 100 + r;
+    c.send(&v, sizeof v, 0, 7);
+  } else {
+    std::vector<int> seen;
+    for (int i = 1; i < p; ++i) {
+      int v = 0;
+      std::size_t got = 0;
+      const int src = c.recv_any(&v, sizeof v, 7, &got);
+      EXPECT_EQ(got, sizeof v);
+      EXPECT_EQ(v, 100 + src);
+      seen.push_back(src);
+    }
+    std::sort(seen.begin(), seen.end());
+    for (int i = 1; i < p; ++i) EXPECT_EQ(seen[std::size_t(i - 1)], i);
+  }
+  c.barrier();
+}
+
+TEST(MpiComm, Collectives) {
+  MpiCommunicator c;
+  const int p = c.size(), r = c.rank();
+  std::vector<float> f(1000);
+  std::iota(f.begin(), f.end(), float(r));
+  Request req = c.iallreduce_sum(f);
+  req.wait();
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(f[std::size_t(i)], float(p * i + p * (p - 1) / 2));
+  std::vector<double> d{double(r), 1.0};
+  c.allreduce_sum(d);
+  EXPECT_EQ(d[0], p * (p - 1) / 2.0);
+  EXPECT_EQ(d[1], double(p));
+  long long b = r == p - 1 ? 123456789012LL : 0;
+  c.broadcast(&b, sizeof b, p - 1);
+  EXPECT_EQ(b, 123456789012LL);
+  const std::vector<int> all = test::allgather(c, std::vector<int>{r, -r});
+  for (int i = 0; i < p; ++i) {
+    EXPECT_EQ(all[std::size_t(2 * i)], i);
+    EXPECT_EQ(all[std::size_t(2 * i + 1)], -i);
+  }
+}
+
+TEST(MpiComm, SplitSeparatesColors) {
+  MpiCommunicator c;
+  const int color = c.rank() % 2;
+  auto sub = c.split(color);
+  const int expect_size = (c.size() + 1 - color) / 2;
+  EXPECT_EQ(sub->size(), expect_size);
+  EXPECT_EQ(sub->rank(), c.rank() / 2);
+  std::vector<double> one{1.0};
+  sub->allreduce_sum(one);
+  EXPECT_EQ(one[0], double(expect_size));
+}
+
+TEST(MpiComm, ManyRequestsReuseThePool) {
+  MpiCommunicator c;
+  const int p = c.size(), r = c.rank();
+  std::vector<int> in(64), out(64);
+  for (int round = 0; round < 200; ++round) {
+    std::vector<Request> reqs;
+    for (int i = 0; i < 32; ++i) {
+      out[std::size_t(i)] = round * 1000 + r * 32 + i;
+      reqs.push_back(c.irecv(&in[std::size_t(i)], sizeof(int), (r + p - 1) % p, 10 + i));
+      reqs.push_back(c.isend(&out[std::size_t(i)], sizeof(int), (r + 1) % p, 10 + i));
+    }
+    for (auto& q : reqs) q.wait();
+    const int from = (r + p - 1) % p;
+    for (int i = 0; i < 32; ++i) ASSERT_EQ(in[std::size_t(i)], round * 1000 + from * 32 + i);
+  }
+  // Moving requests around keeps them valid.
+  Request a = c.irecv(in.data(), sizeof(int), (r + p - 1) % p, 3);
+  Request b = c.isend(out.data(), sizeof(int), (r + 1) % p, 3);
+  Request moved = std::move(a);
+  EXPECT_FALSE(a.active());
+  moved.wait();
+  b.wait();
+}
+
+TEST(MpiComm, ErrorsBecomeExceptionsWithContext) {
+  MpiCommunicator c;
+  int x = 0;
+  try {
+    c.send(&x, sizeof x, c.size() + 5, 1);  // no such rank
+    FAIL() << "no exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("MPI_Send"), std::string::npos) << e.what();
+  }
+}
+
+TEST(MpiComm, LibraryVersionAndClock) {
+  MpiCommunicator c;
+  EXPECT_FALSE(c.library_version().empty());
+  const double t0 = c.wtime();
+  EXPECT_GE(c.wtime(), t0);
+}
+
+}  // namespace
+}  // namespace gg

@@ -1,0 +1,273 @@
+// The HDF5 run log, read back through the HDF5 C API, and the output-path check.
+#include <gtest/gtest.h>
+#include <hdf5.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "core/log/hdf5_run_log.hpp"
+#include "core/train/run_sink_factory.hpp"
+#include "core/util/error.hpp"
+
+namespace gg {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A fresh directory per test, removed afterwards.
+class LogHdf5 : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() / ("gg_log_" + std::string(info->name()) + "_" + std::to_string(getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string file(const std::string& name) const { return (dir_ / name).string(); }
+  fs::path dir_;
+};
+
+RunLogInfo info(int workers) {
+  RunLogInfo i;
+  i.config_json = R"({"name": "t", "train": {"batch": 8}})";
+  i.mpi_library = "Test MPI 1.0";
+  i.model_layers = R"([{"name": "fc", "kind": "dense"}])";
+  i.workers = workers;
+  i.ranks = workers + 1;
+  i.num_params = 1234;
+  return i;
+}
+
+// Records whose every field tells step and rank apart.
+std::vector<StepRecord> steps(std::int64_t first, int count, int workers) {
+  std::vector<StepRecord> out;
+  for (int s = 0; s < count; ++s)
+    for (int r = 0; r < workers; ++r) {
+      const std::int64_t step = first + s;
+      out.push_back({step, float(step + r), 0.01f * float(step), 0.001f * float(r), 0.0001f * float(r),
+                     std::uint64_t(1000 * step + r), std::int32_t((r + 1) % workers), 0});
+    }
+  return out;
+}
+
+EvalRecord eval(std::int64_t step, double top1) {
+  EvalRecord e;
+  e.step = step;
+  e.epoch = double(step) / 10;
+  e.wall_s = double(step);
+  e.rank0 = {2.0, top1, 0.9};
+  e.averaged = {1.5, top1 + 0.01, 0.95};
+  e.replica_min = {2.5, top1 - 0.02, 0.8};
+  e.replica_max = {1.9, top1 + 0.02, 0.99};
+  e.consensus = 1.0 / double(step);
+  return e;
+}
+
+// Read-only access to a finished (or abandoned) file.
+class Reader {
+ public:
+  explicit Reader(const std::string& path) : file_(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT)) {}
+  ~Reader() {
+    if (file_ >= 0) H5Fclose(file_);
+  }
+  bool ok() const { return file_ >= 0; }
+  std::vector<hsize_t> shape(const char* name) const {
+    const hid_t ds = H5Dopen2(file_, name, H5P_DEFAULT), sp = H5Dget_space(ds);
+    std::vector<hsize_t> dims(std::size_t(H5Sget_simple_extent_ndims(sp)));
+    H5Sget_simple_extent_dims(sp, dims.data(), nullptr);
+    H5Sclose(sp);
+    H5Dclose(ds);
+    return dims;
+  }
+  template <class T>
+  std::vector<T> read(const char* name, hid_t type) const {
+    std::size_t n = 1;
+    for (hsize_t d : shape(name)) n *= d;
+    std::vector<T> out(n);
+    const hid_t ds = H5Dopen2(file_, name, H5P_DEFAULT);
+    if (n) H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data());
+    H5Dclose(ds);
+    return out;
+  }
+  bool has_attr(const char* name) const { return H5Aexists(file_, name) > 0; }
+  std::int64_t attr_int(const char* name) const { return attr<std::int64_t>(name, H5T_NATIVE_INT64); }
+  double attr_double(const char* name) const { return attr<double>(name, H5T_NATIVE_DOUBLE); }
+  std::string attr_string(const char* name) const {
+    const hid_t a = H5Aopen(file_, name, H5P_DEFAULT), t = H5Aget_type(a);
+    char* p = nullptr;
+    H5Aread(a, t, &p);
+    std::string s = p ? p : "";
+    H5free_memory(p);
+    H5Tclose(t);
+    H5Aclose(a);
+    return s;
+  }
+
+ private:
+  template <class T>
+  T attr(const char* name, hid_t type) const {
+    T v{};
+    const hid_t a = H5Aopen(file_, name, H5P_DEFAULT);
+    H5Aread(a, type, &v);
+    H5Aclose(a);
+    return v;
+  }
+  hid_t file_;
+};
+
+TEST_F(LogHdf5, WritesAttributesStepsAndEvaluations) {
+  const std::string path = file("run.h5");
+  const int w = 3;
+  {
+    Hdf5RunLog log(path, info(w));
+    log.on_steps(steps(0, 4, w), w);
+    log.on_eval(eval(4, 0.5));
+    log.on_steps(steps(4, 2, w), w);
+    log.on_eval(eval(6, 0.6));
+    {
+      Reader mid(path);  // flushed at each evaluation; not finished yet
+      ASSERT_TRUE(mid.ok());
+      EXPECT_EQ(mid.attr_int("finished"), 0);
+      EXPECT_FALSE(mid.has_attr("wall_s"));
+    }
+    log.on_finish(12.5);
+  }
+  Reader r(path);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.attr_int("schema_version"), 1);
+  EXPECT_EQ(r.attr_int("finished"), 1);
+  EXPECT_DOUBLE_EQ(r.attr_double("wall_s"), 12.5);
+  EXPECT_EQ(r.attr_int("workers"), w);
+  EXPECT_EQ(r.attr_int("ranks"), w + 1);
+  EXPECT_EQ(r.attr_int("num_params"), 1234);
+  EXPECT_EQ(r.attr_string("config"), info(w).config_json);
+  EXPECT_EQ(r.attr_string("mpi_library"), "Test MPI 1.0");
+  EXPECT_EQ(r.attr_string("model_layers"), info(w).model_layers);
+  for (const char* a : {"git_revision", "host", "hdf5_version", "compiler", "start_time"})
+    EXPECT_FALSE(r.attr_string(a).empty()) << a;
+  EXPECT_EQ(r.attr_string("start_time").back(), 'Z');
+
+  EXPECT_EQ(r.shape("/steps/compute_s"), (std::vector<hsize_t>{6, 3}));
+  EXPECT_EQ(r.shape("/steps/loss_mean"), (std::vector<hsize_t>{6}));
+  const auto bytes = r.read<std::uint64_t>("/steps/bytes_sent", H5T_NATIVE_UINT64);
+  const auto partner = r.read<std::int32_t>("/steps/partner", H5T_NATIVE_INT32);
+  const auto loss = r.read<float>("/steps/loss", H5T_NATIVE_FLOAT);
+  const auto comm = r.read<float>("/steps/comm_s", H5T_NATIVE_FLOAT);
+  for (int s = 0; s < 6; ++s)
+    for (int k = 0; k < w; ++k) {
+      EXPECT_EQ(bytes[std::size_t(s * w + k)], std::uint64_t(1000 * s + k));
+      EXPECT_EQ(partner[std::size_t(s * w + k)], (k + 1) % w);
+      EXPECT_FLOAT_EQ(loss[std::size_t(s * w + k)], float(s + k));
+      EXPECT_FLOAT_EQ(comm[std::size_t(s * w + k)], 0.001f * float(k));
+    }
+  const auto loss_mean = r.read<float>("/steps/loss_mean", H5T_NATIVE_FLOAT);
+  const auto step = r.read<std::int64_t>("/steps/step", H5T_NATIVE_INT64);
+  for (int s = 0; s < 6; ++s) {
+    EXPECT_FLOAT_EQ(loss_mean[std::size_t(s)], float(s + 1));  // mean of s, s+1, s+2
+    EXPECT_EQ(step[std::size_t(s)], s);
+  }
+
+  EXPECT_EQ(r.read<std::int64_t>("/eval/step", H5T_NATIVE_INT64), (std::vector<std::int64_t>{4, 6}));
+  EXPECT_EQ(r.read<double>("/eval/epoch", H5T_NATIVE_DOUBLE), (std::vector<double>{0.4, 0.6}));
+  EXPECT_EQ(r.read<double>("/eval/consensus", H5T_NATIVE_DOUBLE), (std::vector<double>{0.25, 1.0 / 6}));
+  EXPECT_EQ(r.read<double>("/eval/rank0/top1", H5T_NATIVE_DOUBLE), (std::vector<double>{0.5, 0.6}));
+  EXPECT_EQ(r.read<double>("/eval/averaged/loss", H5T_NATIVE_DOUBLE), (std::vector<double>{1.5, 1.5}));
+  EXPECT_EQ(r.read<double>("/eval/replica_min/top5", H5T_NATIVE_DOUBLE), (std::vector<double>{0.8, 0.8}));
+  const auto hi = r.read<double>("/eval/replica_max/top1", H5T_NATIVE_DOUBLE);
+  ASSERT_EQ(hi.size(), 2u);
+  EXPECT_DOUBLE_EQ(hi[1], 0.62);
+}
+
+TEST_F(LogHdf5, UnfinishedWriterLeavesReadableFile) {
+  const std::string path = file("unfinished.h5");
+  {
+    Hdf5RunLog log(path, info(2));
+    log.on_steps(steps(0, 3, 2), 2);
+    log.on_eval(eval(3, 0.4));
+  }  // destroyed without on_finish
+  Reader r(path);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.attr_int("finished"), 0);
+  EXPECT_EQ(r.shape("/steps/partner"), (std::vector<hsize_t>{3, 2}));
+  EXPECT_EQ(r.shape("/eval/step"), (std::vector<hsize_t>{1}));
+}
+
+TEST_F(LogHdf5, KilledWriterLeavesReadableFileUpToLastEvaluation) {
+  const std::string path = file("killed.h5");
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {  // writes, flushes at the evaluation, then dies without closing anything
+    Hdf5RunLog log(path, info(2));
+    log.on_steps(steps(0, 5, 2), 2);
+    log.on_eval(eval(5, 0.3));
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  Reader r(path);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.attr_int("finished"), 0);
+  EXPECT_EQ(r.shape("/steps/loss"), (std::vector<hsize_t>{5, 2}));
+  EXPECT_EQ(r.read<double>("/eval/rank0/top1", H5T_NATIVE_DOUBLE), (std::vector<double>{0.3}));
+}
+
+TEST_F(LogHdf5, NoEvaluationMeansNoFile) {
+  const std::string path = file("setup_failed.h5");
+  { Hdf5RunLog log(path, info(2)); }
+  EXPECT_FALSE(fs::exists(path));
+}
+
+TEST_F(LogHdf5, RejectsMismatchedWorkerCount) {
+  Hdf5RunLog log(file("w.h5"), info(2));
+  EXPECT_THROW(log.on_steps(steps(0, 1, 3), 3), std::logic_error);
+}
+
+TEST_F(LogHdf5, CreateFailureNamesThePath) {
+  const std::string path = file("missing_dir/run.h5");
+  try {
+    Hdf5RunLog log(path, info(1));
+    FAIL() << "expected an exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(LogHdf5, OutputCheckCreatesParentsAndLeavesNothing) {
+  const std::string path = file("a/b/run.h5");
+  check_output_writable(path);
+  EXPECT_TRUE(fs::is_directory(dir_ / "a/b"));
+  EXPECT_TRUE(fs::is_empty(dir_ / "a/b"));
+}
+
+TEST_F(LogHdf5, OutputCheckRejectsDirectory) {
+  try {
+    check_output_writable(dir_.string());
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("output.path: " + dir_.string()), std::string::npos) << msg;
+    EXPECT_NE(msg.find("directory"), std::string::npos) << msg;
+  }
+}
+
+TEST_F(LogHdf5, OutputCheckRejectsUnwritablePath) {
+  // /proc refuses new files even for root; a file used as a directory fails for everyone.
+  EXPECT_THROW(check_output_writable("/proc/gg_run.h5"), InputError);
+  std::ofstream(file("plain")) << "x";
+  try {
+    check_output_writable(file("plain/run.h5"));
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(file("plain/run.h5")), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace gg
