@@ -65,6 +65,7 @@ class AllreduceSgd final : public Algorithm {
     reqs_.clear();
     reqs_.resize(buckets_.size());
     posted_.assign(buckets_.size(), 0);
+    comm_.reserve_requests(buckets_.size());
   }
 
   void post(std::size_t i) {

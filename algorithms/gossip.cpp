@@ -1,6 +1,7 @@
 // gossip: the no-rotation baseline. Every step each rank averages 0.5/0.5 with its partner in a fixed
 // hypercube schedule (dimension k = step mod log2 p, the same virtual ranks forever). Options:
-// "exchange" (gradients|parameters) and "timing" (sync|async), as for gossipgrad (pair_exchange.hpp).
+// "exchange" (gradients|parameters) and "timing" (sync|async), with the same defaults as gossipgrad
+// (parameters, async; see pair_exchange.hpp), so the two differ only in rotation and shuffle.
 #include "algorithms/pair_exchange.hpp"
 
 namespace gg {

@@ -20,10 +20,10 @@ ScheduleSpec checked(const ScheduleSpec& spec, int p, const std::string& path) {
 }  // namespace
 
 void read_exchange_options(JsonReader& cfg, PairExchangeOptions& opt) {
-  opt.exchange = cfg.get_string("exchange", "gradients", {"gradients", "parameters"}) == "parameters"
-                     ? Exchange::Parameters
-                     : Exchange::Gradients;
-  opt.timing = cfg.get_string("timing", "sync", {"sync", "async"}) == "async" ? Timing::Async : Timing::Sync;
+  opt.exchange = cfg.get_string("exchange", "parameters", {"gradients", "parameters"}) == "gradients"
+                     ? Exchange::Gradients
+                     : Exchange::Parameters;
+  opt.timing = cfg.get_string("timing", "async", {"sync", "async"}) == "sync" ? Timing::Sync : Timing::Async;
 }
 
 PairExchange::PairExchange(PairExchangeOptions opt, const AlgorithmEnv& env, const std::string& config_path)
@@ -49,6 +49,7 @@ void PairExchange::setup() {
     s.reqs.clear();
     s.reqs.resize(used ? buckets_.size() * a * 2 : 0);
     s.posted.assign(used ? buckets_.size() : 0, 0);
+    comm_.reserve_requests(s.reqs.size());
   }
 }
 

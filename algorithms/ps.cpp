@@ -37,6 +37,7 @@ ParameterServer::ParameterServer(PsOptions opt, const AlgorithmEnv& env, const s
     pulls_.resize(shards_.size());
     header_reqs_.resize(shards_.size());
     push_reqs_.resize(shards_.size());
+    comm_.reserve_requests(3 * shards_.size());
     return;
   }
   // Server: optimizer state for the shard, with the model's ranges clipped and re-based to it.
@@ -54,6 +55,7 @@ ParameterServer::ParameterServer(PsOptions opt, const AlgorithmEnv& env, const s
   finished_.assign(std::size_t(workers_), 0);
   deferred_.assign(std::size_t(workers_), 0);
   replies_.resize(std::size_t(workers_));
+  comm_.reserve_requests(replies_.size());
 }
 
 // ---- worker side ----

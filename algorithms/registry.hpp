@@ -8,7 +8,7 @@
 //   {"name": "gossipgrad", "topology": "hypercube"|"dissemination", "rotation": "none"|"shift"|"permutation",
 //    "exchange": "gradients"|"parameters", "timing": "sync"|"async", "shuffle": true|false}
 //   {"name": "ps", "servers": 1, "mode": "sync"|"async", "staleness": 0}      (0 = unbounded)
-// Defaults: gossip: gradients, sync. gossipgrad: hypercube, shift, gradients, async, shuffle true.
+// Defaults: gossip: parameters, async. gossipgrad: hypercube, shift, parameters, async, shuffle true.
 // ps: 1 server, sync, staleness 0.
 // Construction does not communicate, so a bad input throws InputError on every rank alike.
 #include <cstdint>

@@ -13,6 +13,7 @@ SampleShuffle::SampleShuffle(Communicator& comm, Shape sample, int max_batch, in
   const std::size_t words = (bytes_for(std::size_t(max_batch)) + 7) / 8;
   send_.assign(words, 0);
   recv_.assign(words, 0);
+  comm_.reserve_requests(2);
 }
 
 std::size_t SampleShuffle::bytes_for(std::size_t n) const {

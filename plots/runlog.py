@@ -2,6 +2,7 @@
 scripts/summarize.py. A file without the `schema_version` attribute is rejected with exit code 2."""
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 
@@ -19,6 +20,15 @@ DEFAULTS = {
                    "timing": "async", "shuffle": True},
     "ps": {"servers": 1, "mode": "sync", "staleness": 0},
 }
+
+
+ORDER = ["allreduce", "ps", "gossip", "gossipgrad"]
+
+
+def sort_key(label):
+    """Orders labels as allreduce, ps, gossip, gossipgrad, then their variants alphabetically."""
+    base = re.split(r"[ ,(]", label)[0]
+    return (ORDER.index(base) if base in ORDER else len(ORDER), label)
 
 
 class RunLogError(Exception):
@@ -74,11 +84,17 @@ class Run:
         return int(self.config.get("train", {}).get("batch", 64))
 
     def step_times(self):
-        """Mean over workers of compute, comm and wait seconds per step: three [S] arrays."""
+        """Mean over workers of compute, comm and wait seconds per step: three [S] arrays. The first
+        step (allocation, warm-up) is left out when there are others."""
         if "compute_s" not in self.steps or self.steps["compute_s"].size == 0:
             empty = np.zeros(0)
             return empty, empty, empty
-        return tuple(self.steps[k].mean(axis=1) for k in ("compute_s", "comm_s", "wait_s"))
+        first = 1 if self.steps["compute_s"].shape[0] > 1 else 0
+        return tuple(self.steps[k][first:].mean(axis=1) for k in ("compute_s", "comm_s", "wait_s"))
+
+    def mean_step_ms(self):
+        """Mean compute, comm and wait milliseconds per step (NaN without steps)."""
+        return tuple(1e3 * float(np.mean(t)) if t.size else float("nan") for t in self.step_times())
 
     def images_per_s(self):
         """batch x workers / mean step time (compute + comm); evaluation time is excluded."""
@@ -90,6 +106,23 @@ class Run:
     def final(self, metric="top1", group="rank0"):
         values = self.eval.get(f"{group}/{metric}")
         return float(values[-1]) if values is not None and len(values) else float("nan")
+
+
+def legend_labels(runs, with_p=None):
+    """One legend text per run: its algorithm label, plus ', p=N' when the runs span several p
+    (or with_p is True) and ', batch=B' when one algorithm and p appear with several batch sizes."""
+    if with_p is None:
+        with_p = len({r.ranks for r in runs}) > 1
+    batches = {}
+    for r in runs:
+        batches.setdefault((r.label, r.ranks if with_p else 0), set()).add(r.batch)
+    out = []
+    for r in runs:
+        text = r.label + (f", p={r.ranks}" if with_p else "")
+        if len(batches[(r.label, r.ranks if with_p else 0)]) > 1:
+            text += f", batch={r.batch}"
+        out.append(text)
+    return out
 
 
 def _attr(value):

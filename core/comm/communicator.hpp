@@ -99,6 +99,10 @@ class Communicator {
   // parameter-server ranks.
   virtual std::unique_ptr<Communicator> split(int color) = 0;
 
+  // Announces that the caller may keep up to n more requests outstanding at once. Implementations
+  // that pool requests grow the pool now, so that later nonblocking calls allocate nothing.
+  virtual void reserve_requests(std::size_t n) {}
+
   // Seconds on a monotonic clock (MPI_Wtime under MPI, which is simulated time under SMPI).
   virtual double wtime() const {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();

@@ -87,12 +87,19 @@ MpiCommunicator::~MpiCommunicator() {
   if (!finalized && comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
 }
 
+void MpiCommunicator::grow_pool() {
+  pool_.push_back(std::make_unique<Req>(this));
+  free_.reserve(pool_.size());
+  free_.push_back(pool_.back().get());
+}
+
+void MpiCommunicator::reserve_requests(std::size_t n) {
+  reserved_ += n;
+  while (pool_.size() < reserved_) grow_pool();
+}
+
 MpiCommunicator::Req* MpiCommunicator::acquire(const char* op, int peer, std::size_t bytes) {
-  if (free_.empty()) {  // warm-up only: grow the pool by one
-    pool_.push_back(std::make_unique<Req>(this));
-    free_.reserve(pool_.size());
-    free_.push_back(pool_.back().get());
-  }
+  if (free_.empty()) grow_pool();  // more outstanding than reserved: grow by one
   Req* r = free_.back();
   free_.pop_back();
   r->op = op;

@@ -8,8 +8,9 @@
 //   throws std::runtime_error naming the call, the peer and the size.
 // - Sizes above 2^30 bytes (or elements) are split into several messages / collectives, so counts
 //   never overflow MPI's int. recv_any and gather are limited to 2^31-1 bytes per rank.
-// - Requests come from a per-communicator pool: after warm-up a nonblocking call allocates nothing.
-//   Every Request must be completed or destroyed before its communicator.
+// - Requests come from a per-communicator pool, sized by reserve_requests() (and grown on demand), so
+//   a nonblocking call allocates nothing once the pool is large enough (a message above 2^30 bytes
+//   may still grow its request's chunk list once). Every Request must complete before its communicator.
 // - Threading: one thread (see communicator.hpp).
 #include <memory>
 #include <vector>
@@ -46,6 +47,7 @@ class MpiCommunicator final : public Communicator {
   std::unique_ptr<Communicator> split(int color) override;
   [[noreturn]] void abort(int code) override;
   double wtime() const override { return MPI_Wtime(); }
+  void reserve_requests(std::size_t n) override;
 
   MPI_Comm handle() const { return comm_; }
 
@@ -54,11 +56,13 @@ class MpiCommunicator final : public Communicator {
   explicit MpiCommunicator(MPI_Comm owned);
   void init();
   Req* acquire(const char* op, int peer, std::size_t bytes);
+  void grow_pool();
 
   MPI_Comm comm_ = MPI_COMM_NULL;
   int rank_ = 0, size_ = 1;
   std::vector<std::unique_ptr<Req>> pool_;  // every Req ever made
   std::vector<Req*> free_;                  // capacity kept >= pool_.size(): release never allocates
+  std::size_t reserved_ = 0;                // sum of reserve_requests() calls
 };
 
 }  // namespace gg

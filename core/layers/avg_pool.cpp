@@ -38,7 +38,7 @@ void AvgPool::forward(std::span<const Tensor* const> in, Tensor& out, const RunC
   const float scale = 1.0f / float(kh_ * kw_);
   const float* xs = x.data();
   float* ys = out.data();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if(x.size() >= kParallelMin)
   for (int b = 0; b < n; ++b) {
     const float* xb = xs + std::size_t(b) * h * w * c;
     for (int oy = 0; oy < oh; ++oy) {
@@ -69,7 +69,7 @@ void AvgPool::backward(std::span<const Tensor* const> in, const Tensor& out, con
   const float scale = 1.0f / float(kh_ * kw_);
   const float* dy = dout.data();
   float* d = dx->data();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if(dx->size() >= kParallelMin)
   for (int b = 0; b < n; ++b) {  // each sample's outputs only reach that sample's inputs
     float* db = d + std::size_t(b) * h * w * c;
     std::memset(db, 0, sizeof(float) * h * w * c);

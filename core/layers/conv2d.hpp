@@ -50,6 +50,7 @@ class Conv2D : public Layer {
   float* db_ = nullptr;            // [cout]
   Tensor col_;                     // [n*oh*ow, K]
   Tensor dcol_;                    // [n*oh*ow, K]
+  std::vector<float> ones_;        // [n*oh*ow] all 1, for the bias gradient
 };
 
 }  // namespace gg

@@ -11,6 +11,10 @@
 
 namespace gg {
 
+// Loops over fewer floats than this stay on one thread: a fork/join costs more than it saves, and on
+// a loaded machine a barrier can wait a whole time slice. Results never depend on the thread count.
+constexpr std::size_t kParallelMin = std::size_t(1) << 16;
+
 // Throws InputError "layer 'conv1' (conv2d): <what>".
 [[noreturn]] inline void layer_fail(const Layer& l, const std::string& what) {
   throw InputError("layer '" + l.name() + "' (" + l.kind() + "): " + what);

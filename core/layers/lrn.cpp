@@ -28,7 +28,7 @@ void LRN::forward(std::span<const Tensor* const> in, Tensor& out, const RunConte
   const float* xs = x.data();
   float* ys = out.data();
   float* sc = scale_.data();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if(x.size() >= kParallelMin)
   for (long p = 0; p < pixels; ++p) {
     const float* v = xs + p * c;
     float* s = sc + p * c;
@@ -60,7 +60,7 @@ void LRN::backward(std::span<const Tensor* const> in, const Tensor& out, const T
   float* ds = dx->data();
   ratio_.resize(x.shape());
   float* rs = ratio_.data();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if(x.size() >= kParallelMin)
   for (long p = 0; p < pixels; ++p) {
     const float *v = xs + p * c, *y = ys + p * c, *g = gs + p * c, *s = sc + p * c;
     float* r = rs + p * c;

@@ -36,7 +36,7 @@ void MaxPool::forward(std::span<const Tensor* const> in, Tensor& out, const RunC
   const float* xs = x.data();
   float* ys = out.data();
   std::int32_t* am = argmax_.data();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if(x.size() >= kParallelMin)
   for (int b = 0; b < n; ++b) {
     const float* xb = xs + std::size_t(b) * h * w * c;
     for (int oy = 0; oy < oh; ++oy) {
@@ -77,7 +77,7 @@ void MaxPool::backward(std::span<const Tensor* const> in, const Tensor& out, con
   const float* dy = dout.data();
   const std::int32_t* am = argmax_.data();
   float* d = dx->data();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if(dx->size() >= kParallelMin)
   for (int b = 0; b < n; ++b) {  // each sample's outputs only reach that sample's inputs
     float* db = d + b * per_in;
     std::memset(db, 0, sizeof(float) * per_in);

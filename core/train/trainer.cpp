@@ -1,11 +1,14 @@
 #include "core/train/trainer.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <string>
 
 #include "core/data/sampler.hpp"
 #include "core/layers/softmax_xent.hpp"
 #include "core/train/evaluator.hpp"
 #include "core/train/progress.hpp"
+#include "core/util/error.hpp"
 
 namespace gg {
 
@@ -66,6 +69,9 @@ TrainResult Trainer::run() {
     const Tensor& logits = model_.forward(batch.x, ctx, poll);
     dlogits.resize(logits.shape());
     const float loss = softmax_xent(logits, batch.labels, &dlogits);
+    if (!std::isfinite(loss))
+      throw InputError("training diverged: loss is " + std::to_string(loss) + " at step " + std::to_string(step) +
+                       " on worker " + std::to_string(algo_.worker_index()) + " (lower optimizer.lr)");
     model_.backward(dlogits, ctx, on_bucket, poll);
     const double epoch = double(step) / double(per_epoch);
     TrainState state{model_, optimizer_, lr_.at(epoch), step};

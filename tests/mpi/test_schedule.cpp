@@ -54,7 +54,7 @@ TEST(Schedule, EveryStepIsAPermutationMatchingSendsAndReceives) {
       for (int p : {2, 4, 8, 16, 3, 6, 7}) {
         if (top == Topology::Hypercube && !is_power_of_two(p)) continue;
         for (int t = 0; t < 40; ++t) {
-          std::vector<Partners> q(std::size_t(p));
+          std::vector<Partners> q(static_cast<std::size_t>(p));
           for (int r = 0; r < p; ++r) q[std::size_t(r)] = partners_at(r, p, t, {top, rot, 42});
           std::set<int> targets;
           for (int r = 0; r < p; ++r) {
@@ -63,7 +63,9 @@ TEST(Schedule, EveryStepIsAPermutationMatchingSendsAndReceives) {
             ASSERT_LT(x.send_to, p);
             EXPECT_NE(x.send_to, r);
             EXPECT_EQ(q[std::size_t(x.send_to)].recv_from, r) << "p " << p << " t " << t;
-            if (top == Topology::Hypercube) EXPECT_EQ(x.send_to, x.recv_from);
+            if (top == Topology::Hypercube) {
+              EXPECT_EQ(x.send_to, x.recv_from);
+            }
             targets.insert(x.send_to);
           }
           EXPECT_EQ(int(targets.size()), p);
@@ -78,7 +80,7 @@ TEST(Schedule, MixingReachesTheMeanAfterOneCycle) {
     for (Rotation rot : kRotations)
       for (int p : {2, 4, 8, 16, 32}) {
         const int L = cycle_length(p);
-        std::vector<double> x(std::size_t(p)), next(std::size_t(p));
+        std::vector<double> x(static_cast<std::size_t>(p)), next(static_cast<std::size_t>(p));
         for (int r = 0; r < p; ++r) x[std::size_t(r)] = double(r * r + 3);
         const double sum = std::accumulate(x.begin(), x.end(), 0.0), mean = sum / p;
         for (int t = 0; t < 3 * L; ++t) {
@@ -88,8 +90,9 @@ TEST(Schedule, MixingReachesTheMeanAfterOneCycle) {
           }
           x.swap(next);
           EXPECT_NEAR(std::accumulate(x.begin(), x.end(), 0.0), sum, 1e-9 * sum);
-          if ((t + 1) % L == 0)
+          if ((t + 1) % L == 0) {
             for (double v : x) EXPECT_NEAR(v, mean, 1e-12 * mean) << "p " << p << " step " << t;
+          }
         }
       }
 }

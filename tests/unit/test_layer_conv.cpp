@@ -40,6 +40,25 @@ struct Naive {
           }
     return y;
   }
+  // dy [n,oh,ow,cout] -> dx [n,h,w,cin]: every tap scatters dy * w back to the pixel it read.
+  std::vector<float> backward_input(const std::vector<float>& dy, const std::vector<float>& w) const {
+    const int k = o.kernel, co = o.out_channels;
+    std::vector<double> dx(std::size_t(in.n) * in.h * in.w * in.c, 0.0);
+    for (int b = 0; b < in.n; ++b)
+      for (int oy = 0; oy < oh(); ++oy)
+        for (int ox = 0; ox < ow(); ++ox)
+          for (int f = 0; f < co; ++f)
+            for (int ky = 0; ky < k; ++ky)
+              for (int kx = 0; kx < k; ++kx) {
+                const int iy = oy * o.stride - o.pad + ky, ix = ox * o.stride - o.pad + kx;
+                if (iy < 0 || iy >= in.h || ix < 0 || ix >= in.w) continue;
+                for (int c = 0; c < in.c; ++c)
+                  dx[((std::size_t(b) * in.h + iy) * in.w + ix) * in.c + c] +=
+                      double(dy[((std::size_t(b) * oh() + oy) * ow() + ox) * co + f]) *
+                      w[((std::size_t(f) * k + ky) * k + kx) * in.c + c];
+              }
+    return std::vector<float>(dx.begin(), dx.end());
+  }
 };
 
 TEST(LayerConv, MatchesNaiveConvolution) {
@@ -50,7 +69,8 @@ TEST(LayerConv, MatchesNaiveConvolution) {
       {{.out_channels = 5, .kernel = 5, .stride = 2, .pad = 2, .bias = true}, {2, 9, 6, 3}},
       {{.out_channels = 2, .kernel = 5, .stride = 1, .pad = 2, .bias = false}, {1, 5, 5, 1}},
       {{.out_channels = 6, .kernel = 1, .stride = 1, .pad = 0, .bias = true}, {2, 4, 3, 5}},
-      {{.out_channels = 20, .kernel = 5, .stride = 1, .pad = 0, .bias = true}, {4, 28, 28, 1}},
+      {{.out_channels = 20, .kernel = 5, .stride = 1, .pad = 0, .bias = true}, {8, 28, 28, 1}},  // threaded
+      {{.out_channels = 8, .kernel = 3, .stride = 2, .pad = 1, .bias = true}, {16, 17, 15, 6}},  // threaded
   };
   for (const Case& c : cases) {
     SCOPED_TRACE("kernel " + std::to_string(c.o.kernel) + " stride " + std::to_string(c.o.stride) +
@@ -71,6 +91,14 @@ TEST(LayerConv, MatchesNaiveConvolution) {
     const auto want = ref.forward(xv, p.w[0], c.o.bias ? &p.w[1] : nullptr);
     ASSERT_EQ(want.size(), y.size());
     for (std::size_t i = 0; i < want.size(); ++i) ASSERT_NEAR(y.data()[i], want[i], 1e-4f) << "at " << i;
+
+    Tensor dy(out), dx;
+    test::fill_uniform(dy, rng, -1.0f, 1.0f);
+    Tensor* din[] = {&dx};
+    layer.backward(ins, y, dy, din, {});
+    const auto want_dx = ref.backward_input(std::vector<float>(dy.span().begin(), dy.span().end()), p.w[0]);
+    ASSERT_EQ(dx.shape(), c.in);
+    for (std::size_t i = 0; i < want_dx.size(); ++i) ASSERT_NEAR(dx.data()[i], want_dx[i], 1e-4f) << "dx at " << i;
   }
 }
 
@@ -100,7 +128,7 @@ TEST(LayerConv, SmallerBatchAfterSetup) {
 
 TEST(LayerConv, BitwiseDeterministic) {
   Conv2D layer(Conv2DOptions{.out_channels = 8, .kernel = 3, .stride = 1, .pad = 1, .bias = true});
-  const Shape in{8, 10, 10, 4};
+  const Shape in{16, 12, 12, 4};  // im2col large enough to run on several threads
   layer.setup(std::vector<Shape>{in});
   test::ParamStore p;
   p.bind(layer);

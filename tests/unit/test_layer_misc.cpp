@@ -1,9 +1,16 @@
 // Behaviour beyond gradients: phases, running statistics, determinism, the loss and accuracy helpers.
 #include <gtest/gtest.h>
 
+#include <omp.h>
+
 #include <cmath>
+#include <functional>
+#include <memory>
 
 #include "core/layers/add.hpp"
+#include "core/layers/avg_pool.hpp"
+#include "core/layers/conv2d.hpp"
+#include "core/layers/lrn.hpp"
 #include "core/layers/batch_norm.hpp"
 #include "core/layers/concat.hpp"
 #include "core/layers/dropout.hpp"
@@ -157,6 +164,47 @@ TEST(LayerSoftmaxXent, TopKCounts) {
   few.data()[0] = NAN;
   topk_correct(few, std::vector<std::int32_t>{0, 2}, &top1, &top5);
   EXPECT_EQ(top5, 1);
+}
+
+// The OpenMP loops split work by sample only, so outputs and gradients are bitwise identical for any
+// thread count (shapes big enough to actually go parallel).
+TEST(LayerThreads, ResultsIndependentOfThreadCount) {
+  const std::vector<std::function<std::unique_ptr<Layer>()>> makers = {
+      [] { return std::make_unique<Conv2D>(Conv2DOptions{.out_channels = 8, .kernel = 3, .stride = 1, .pad = 1}); },
+      [] { return std::make_unique<MaxPool>(MaxPoolOptions{.kernel = 3, .stride = 2, .pad = 1}); },
+      [] { return std::make_unique<AvgPool>(AvgPoolOptions{.kernel = 3, .stride = 2, .pad = 1}); },
+      [] { return std::make_unique<LRN>(LRNOptions{}); },
+  };
+  const Shape s{16, 24, 24, 12};
+  Tensor x(s);
+  Rng rng(17);
+  test::fill_uniform(x, rng, -1.0f, 1.0f);
+  const int saved = omp_get_max_threads();
+  for (const auto& make : makers) {
+    std::vector<float> first_y, first_dx;
+    for (int threads : {1, 3}) {
+      omp_set_num_threads(threads);
+      auto layer = make();
+      const Shape out = layer->setup(std::vector<Shape>{s});
+      test::ParamStore p;
+      p.bind(*layer);
+      Tensor y, dy(out), dx;
+      Rng r(5);
+      test::fill_uniform(dy, r, -1.0f, 1.0f);
+      const Tensor* in[] = {&x};
+      Tensor* din[] = {&dx};
+      layer->forward(in, y, {});
+      layer->backward(in, y, dy, din, {});
+      std::vector<float> yv(y.span().begin(), y.span().end()), dxv(dx.span().begin(), dx.span().end());
+      if (first_y.empty()) {
+        first_y = yv, first_dx = dxv;
+      } else {
+        EXPECT_EQ(yv, first_y) << layer->kind();
+        EXPECT_EQ(dxv, first_dx) << layer->kind();
+      }
+    }
+  }
+  omp_set_num_threads(saved);
 }
 
 }  // namespace

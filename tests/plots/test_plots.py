@@ -1,0 +1,99 @@
+"""Runs every plot script and scripts/summarize.py on synthetic run logs (fake_runs.py) and checks
+their outputs and their rejection of files that are not run logs (exit code 2).
+
+  /usr/bin/python3 -m unittest discover -s tests/plots -v"""
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fake_runs  # noqa: E402
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+PY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+FIGURES = ("accuracy", "breakdown", "efficiency", "consensus", "ablation")
+
+
+def run(*args):
+    return subprocess.run([PY, *map(str, args)], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "MPLBACKEND": "Agg"})
+
+
+class PlotScripts(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="gg_plots_")
+        cls.root = pathlib.Path(cls.tmp.name)
+        cls.study = cls.root / "study"
+        cls.study.mkdir()
+        cls.paths = fake_runs.write_study(cls.study)
+        cls.not_log = cls.root / "notes.txt"
+        cls.not_log.write_text("not a run log\n")
+        import h5py  # an HDF5 file that is not a run log either
+        cls.other_h5 = cls.root / "other.h5"
+        with h5py.File(cls.other_h5, "w") as f:
+            f["x"] = [1, 2, 3]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_each_figure_written_as_png_and_pdf(self):
+        out = self.root / "figs"
+        for fig in FIGURES:
+            with self.subTest(figure=fig):
+                r = run(REPO / "plots" / f"plot_{fig}.py", self.study, "--out", out)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                for ext in ("png", "pdf"):
+                    f = out / f"study_{fig}.{ext}"
+                    self.assertTrue(f.is_file(), f"{f} missing; stdout: {r.stdout}")
+                    self.assertGreater(f.stat().st_size, 1000)
+
+    def test_single_files_and_prefix(self):
+        out = self.root / "single"
+        r = run(REPO / "plots" / "plot_accuracy.py", self.paths[0], self.paths[3], "--out", out, "--prefix", "x_")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue((out / "x_accuracy.png").is_file())
+
+    def test_unfinished_run_is_plotted_and_flagged(self):
+        d = self.root / "unfinished"
+        d.mkdir()
+        fake_runs.write_run(d / "run.h5", {"name": "gossipgrad"}, 4, finished=False)
+        r = run(REPO / "scripts" / "summarize.py", d)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("INCOMPLETE", r.stdout)
+        self.assertEqual(run(REPO / "plots" / "plot_consensus.py", d, "--out", self.root / "u").returncode, 0)
+
+    def test_summarize_table(self):
+        r = run(REPO / "scripts" / "summarize.py", self.study)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertIn("top1 rank0", lines[0])
+        self.assertEqual(len(lines), 2 + len(self.paths) + 2)  # header, rule, runs, strong-scaling runs
+        self.assertIn("gossipgrad (rotation=none)", r.stdout)
+        self.assertIn("finished", r.stdout)
+
+    def test_non_run_logs_exit_2(self):
+        scripts = [REPO / "scripts" / "summarize.py"] + [REPO / "plots" / f"plot_{f}.py" for f in FIGURES]
+        for bad in (self.not_log, self.other_h5):
+            for script in scripts:
+                with self.subTest(script=script.name, input=bad.name):
+                    r = run(script, self.paths[0], bad, "--out", self.root / "bad") if "plot_" in script.name \
+                        else run(script, self.paths[0], bad)
+                    self.assertEqual(r.returncode, 2, r.stderr)
+                    self.assertIn(f"{bad} is not a GossipGraD-Bench run log", r.stderr)
+
+    def test_missing_file_and_empty_dir_exit_2(self):
+        empty = self.root / "empty"
+        empty.mkdir(exist_ok=True)
+        for arg in (self.root / "nope.h5", empty):
+            r = run(REPO / "scripts" / "summarize.py", arg)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
