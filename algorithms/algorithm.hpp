@@ -50,6 +50,11 @@ class Algorithm {
 
   virtual void begin_step(std::int64_t step) {}
   virtual void shuffle(Batch& batch) {}
+  // Algorithms whose shuffle trains a batch one step after it was sampled return true. The trainer
+  // then samples one step ahead: at step 0 it first primes the pipeline with b_0 (result discarded),
+  // and at step t passes b_{t+1} (an empty batch at the last step) and trains what comes back, the
+  // neighbour's b_t. Every sampled batch is then trained exactly once, by exactly one rank.
+  virtual bool shuffle_lookahead() const { return false; }
   virtual void poll() {}
   virtual void on_bucket_ready(const Bucket& bucket) {}
   virtual void finish_step(TrainState& state) = 0;

@@ -60,6 +60,7 @@ class PairExchange final : public Algorithm {
 
   void begin_step(std::int64_t step) override;
   void shuffle(Batch& batch) override;
+  bool shuffle_lookahead() const override { return shuffle_.has_value(); }
   void poll() override;
   void on_bucket_ready(const Bucket& bucket) override;
   void finish_step(TrainState& state) override;

@@ -5,10 +5,11 @@
 //     1. packs the batch the sampler just produced (b_t: images, labels, ids) and posts it to
 //        partners.send_to, with a receive from partners.recv_from;
 //     2. replaces `batch` by the batch received from the exchange posted at step t-1, which arrived
-//        while step t-1 computed (the wait is normally free). At the first step nothing has arrived
-//        yet, so the rank keeps its own b_0 (which its neighbour will also train at step 1: the
-//        pipeline's one-batch priming cost).
-//   finish() completes the last exchange; the batch it received is dropped.
+//        while step t-1 computed (the wait is normally free).
+// The trainer drives it one step ahead (Algorithm::shuffle_lookahead): it primes the pipeline with
+// b_0 before step 0, then at step t passes b_{t+1} (an empty batch at the last step) and trains the
+// neighbour's b_t that comes back. finish() completes the last (empty) exchange. Over a run every
+// sampled batch is therefore trained exactly once, by exactly one rank.
 // Because send_to and recv_from are permutations of the ranks in every step, no batch is lost or
 // duplicated by an exchange: the ids trained by all ranks at step t >= 1 are exactly, as a multiset,
 // the ids the samplers produced at step t-1.

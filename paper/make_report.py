@@ -144,7 +144,8 @@ def claim_ablation(studies, key, values, why):
     _, runs = pick(studies, ["ablation"], lambda r: r.algorithm == "gossipgrad")
     found = {v: variant(runs, **{key: v}) for v in values}
     if sum(r is not None for r in found.values()) < 2:
-        return NOT_YET, f"needs the ablation study's gossipgrad runs with {key} = {' / '.join(map(str, values))}"
+        shown = ["on" if v is True else "off" if v is False else v for v in values]
+        return NOT_YET, f"needs the ablation study's gossipgrad runs with {key} = {' / '.join(shown)}"
     return found, why
 
 

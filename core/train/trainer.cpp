@@ -63,8 +63,23 @@ TrainResult Trainer::run() {
   for (std::int64_t step = 0; step < total; ++step) {
     const double t0 = now_s();
     algo_.begin_step(step);
-    sampler.next(train_, batch);
-    algo_.shuffle(batch);
+    if (!algo_.shuffle_lookahead()) {
+      sampler.next(train_, batch);
+      algo_.shuffle(batch);
+    } else {  // see Algorithm::shuffle_lookahead: sample one step ahead, train the neighbour's batch
+      if (step == 0) {
+        sampler.next(train_, batch);
+        algo_.shuffle(batch);
+      }
+      if (step + 1 < total) {
+        sampler.next(train_, batch);
+      } else {
+        batch.labels.clear();
+        batch.ids.clear();
+        batch.x.resize(batch.x.shape().with_batch(0));
+      }
+      algo_.shuffle(batch);
+    }
     const RunContext ctx{Phase::Train, seed_of(opt_.seed, std::uint64_t(step), std::uint64_t(algo_.worker_index()))};
     const Tensor& logits = model_.forward(batch.x, ctx, poll);
     dlogits.resize(logits.shape());

@@ -1,5 +1,6 @@
 // Exchange primitives over MPI, in GB/s of payload per rank, at 4 KB .. 64 MB:
 //   Allreduce     MpiCommunicator::iallreduce_sum + wait over all ranks (what allreduce SGD does per bucket)
+//   AllreduceBlocking  MpiCommunicator::allreduce_sum, for comparison
 //   PairExchange  isend/irecv with the hypercube partner of the step, both directions (one gossip step)
 //   PsPushPull    workers push a gradient slice to server rank p-1 and pull a parameter slice back;
 //                 the server sums the pushes and answers (one sync ps step, 1 server, p-1 workers)
@@ -72,6 +73,15 @@ void BM_Allreduce(benchmark::State& state, Communicator& c) {
   run_timed(state, c, n * 4, [&] { c.iallreduce_sum(x).wait(); });
 }
 
+// The blocking collective, for comparison (Open MPI serves it from coll/tuned, the nonblocking one from
+// libnbc, whose large-message algorithms differ).
+void BM_AllreduceBlocking(benchmark::State& state, Communicator& c) {
+  const std::size_t n = std::size_t(state.range(0)) / sizeof(float);
+  std::vector<float> x(n);
+  fill(x, c.rank());
+  run_timed(state, c, n * 4, [&] { c.allreduce_sum(x); });
+}
+
 void BM_PairExchange(benchmark::State& state, Communicator& c) {
   const std::size_t n = std::size_t(state.range(0)) / sizeof(float);
   std::vector<float> out(n), in(n);
@@ -134,7 +144,10 @@ void BM_PsPushPull(benchmark::State& state, Communicator& c) {
 void register_all(Communicator& c) {
   using Fn = void (*)(benchmark::State&, Communicator&);
   const std::pair<const char*, Fn> all[] = {
-      {"Allreduce", BM_Allreduce}, {"PairExchange", BM_PairExchange}, {"PsPushPull", BM_PsPushPull}};
+      {"Allreduce", BM_Allreduce},
+      {"AllreduceBlocking", BM_AllreduceBlocking},
+      {"PairExchange", BM_PairExchange},
+      {"PsPushPull", BM_PsPushPull}};
   for (const auto& [name, fn] : all)
     for (std::int64_t s = 4 << 10; s <= 64 << 20; s *= 4)
       benchmark::RegisterBenchmark(name, [fn, &c](benchmark::State& st) { fn(st, c); })
