@@ -1,5 +1,7 @@
 #include "core/comm/mpi_communicator.hpp"
 
+#include "core/comm/ring_allreduce.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
@@ -79,11 +81,14 @@ void MpiCommunicator::init() {
   check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
   check(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
   free_.reserve(16);
+  const char* mode = std::getenv("GG_IALLREDUCE");
+  if (mode && std::string(mode) == "ring") check(MPI_Comm_dup(comm_, &ring_comm_), "MPI_Comm_dup");
 }
 
 MpiCommunicator::~MpiCommunicator() {
   int finalized = 0;
   MPI_Finalized(&finalized);
+  if (!finalized && ring_comm_ != MPI_COMM_NULL) MPI_Comm_free(&ring_comm_);
   if (!finalized && comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
 }
 
@@ -185,6 +190,10 @@ void MpiCommunicator::allreduce_sum(std::span<double> data) {
 }
 
 Request MpiCommunicator::iallreduce_sum(std::span<float> data) {
+  if (ring_comm_ != MPI_COMM_NULL) {
+    ring_tag_ = (ring_tag_ + 1) % 32767;  // MPI guarantees tags up to 32767
+    return Request(std::make_unique<RingAllreduce>(ring_comm_, data, ring_tag_));
+  }
   Req* r = acquire("MPI_Iallreduce", -1, data.size_bytes());
   Request handle = Request::adopt(r);
   for (std::size_t c = 0, n = chunks(data.size()); c < n; ++c) {

@@ -12,6 +12,8 @@
 //   a nonblocking call allocates nothing once the pool is large enough (a message above 2^30 bytes
 //   may still grow its request's chunk list once). Every Request must complete before its communicator.
 // - Threading: one thread (see communicator.hpp).
+// - GG_IALLREDUCE=ring in the environment makes iallreduce_sum a ring allreduce on point-to-point
+//   messages (ring_allreduce.hpp; for SMPI, whose MPI_Iallreduce is naive); read once per communicator.
 #include <memory>
 #include <vector>
 
@@ -63,6 +65,8 @@ class MpiCommunicator final : public Communicator {
   std::vector<std::unique_ptr<Req>> pool_;  // every Req ever made
   std::vector<Req*> free_;                  // capacity kept >= pool_.size(): release never allocates
   std::size_t reserved_ = 0;                // sum of reserve_requests() calls
+  MPI_Comm ring_comm_ = MPI_COMM_NULL;       // GG_IALLREDUCE=ring: private duplicate for its messages
+  int ring_tag_ = 0;                         // next ring allreduce's tag (same order on every rank)
 };
 
 }  // namespace gg

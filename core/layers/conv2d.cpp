@@ -51,7 +51,7 @@ Shape Conv2D::setup(std::span<const Shape> in) {
 
 std::vector<ParamSpec> Conv2D::params() const {
   const float k2 = float(o_.kernel * o_.kernel);
-  std::vector<ParamSpec> p{{"weight", std::size_t(o_.out_channels) * K_, Init::Kaiming, float(K_),
+  std::vector<ParamSpec> p{{"weight", std::size_t(o_.out_channels) * K_, o_.init, float(K_),
                             k2 * o_.out_channels, true}};
   if (o_.bias) p.push_back({"bias", std::size_t(o_.out_channels), Init::Zero, 1.0f, 1.0f, false});
   return p;

@@ -18,6 +18,7 @@ struct Conv2DOptions {
   int stride = 1;
   int pad = 0;
   bool bias = true;
+  Init init = Init::Kaiming;  // weights: Kaiming (He) or Xavier (Glorot), as Caffe's "xavier" filler
 };
 
 class Conv2D : public Layer {

@@ -22,7 +22,7 @@ Shape Dense::setup(std::span<const Shape> in) {
 
 std::vector<ParamSpec> Dense::params() const {
   std::vector<ParamSpec> p{
-      {"weight", std::size_t(o_.out) * F_, Init::Kaiming, float(F_), float(o_.out), true}};
+      {"weight", std::size_t(o_.out) * F_, o_.init, float(F_), float(o_.out), true}};
   if (o_.bias) p.push_back({"bias", std::size_t(o_.out), Init::Zero, 1.0f, 1.0f, false});
   return p;
 }

@@ -11,6 +11,7 @@ namespace gg {
 struct DenseOptions {
   int out = 1;
   bool bias = true;
+  Init init = Init::Kaiming;  // weights: Kaiming (He) or Xavier (Glorot), as Caffe's "xavier" filler
 };
 
 class Dense : public Layer {

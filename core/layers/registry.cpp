@@ -9,6 +9,7 @@
 #include "core/layers/dropout.hpp"
 #include "core/layers/lrn.hpp"
 #include "core/layers/max_pool.hpp"
+#include "core/layers/proxy.hpp"
 #include "core/layers/relu.hpp"
 #include "core/util/error.hpp"
 
@@ -22,6 +23,10 @@ int get_dim(JsonReader& o, const char* key, std::optional<std::int64_t> fallback
   return int(o.get_int(key, fallback, min, kMaxDim));
 }
 
+Init weight_init(JsonReader& o) {
+  return o.get_string("init", "kaiming", {"kaiming", "xavier"}) == "xavier" ? Init::Xavier : Init::Kaiming;
+}
+
 std::unique_ptr<Layer> make_conv2d(JsonReader& o) {
   Conv2DOptions c;
   c.out_channels = get_dim(o, "out", std::nullopt, 1);
@@ -29,6 +34,7 @@ std::unique_ptr<Layer> make_conv2d(JsonReader& o) {
   c.stride = get_dim(o, "stride", 1, 1);
   c.pad = get_dim(o, "pad", 0, 0);
   c.bias = o.get_bool("bias", true);
+  c.init = weight_init(o);
   return std::make_unique<Conv2D>(c);
 }
 
@@ -36,6 +42,7 @@ std::unique_ptr<Layer> make_dense(JsonReader& o) {
   DenseOptions d;
   d.out = get_dim(o, "out", std::nullopt, 1);
   d.bias = o.get_bool("bias", true);
+  d.init = weight_init(o);
   return std::make_unique<Dense>(d);
 }
 
@@ -104,6 +111,7 @@ std::span<const Entry> table() {
       {"batch_norm", make_batch_norm},
       {"add", [](JsonReader&) -> std::unique_ptr<Layer> { return std::make_unique<Add>(); }},
       {"concat", [](JsonReader&) -> std::unique_ptr<Layer> { return std::make_unique<Concat>(); }},
+      {"proxy", make_proxy},  // core/layers/proxy.cpp reads its options
   };
   return entries;
 }

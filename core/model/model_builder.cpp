@@ -11,33 +11,33 @@ namespace {
 
 using json = nlohmann::json;
 
-// Caffe's MNIST LeNet (examples/mnist/lenet_train_test.prototxt).
+// Caffe's MNIST LeNet (examples/mnist/lenet_train_test.prototxt), with its xavier weight filler.
 json lenet(int classes) {
   return {{"layers",
-           {{{"type", "conv2d"}, {"name", "conv1"}, {"out", 20}, {"kernel", 5}},
+           {{{"type", "conv2d"}, {"init", "xavier"}, {"name", "conv1"}, {"out", 20}, {"kernel", 5}},
             {{"type", "max_pool"}, {"name", "pool1"}, {"kernel", 2}, {"stride", 2}},
-            {{"type", "conv2d"}, {"name", "conv2"}, {"out", 50}, {"kernel", 5}},
+            {{"type", "conv2d"}, {"init", "xavier"}, {"name", "conv2"}, {"out", 50}, {"kernel", 5}},
             {{"type", "max_pool"}, {"name", "pool2"}, {"kernel", 2}, {"stride", 2}},
-            {{"type", "dense"}, {"name", "ip1"}, {"out", 500}},
+            {{"type", "dense"}, {"init", "xavier"}, {"name", "ip1"}, {"out", 500}},
             {{"type", "relu"}, {"name", "relu1"}},
-            {{"type", "dense"}, {"name", "ip2"}, {"out", classes}}}}};
+            {{"type", "dense"}, {"init", "xavier"}, {"name", "ip2"}, {"out", classes}}}}};
 }
 
 // Caffe's CIFAR-10 "quick" net (examples/cifar10/cifar10_quick_train_test.prototxt). Caffe rounds
 // pooled sizes up; a pad of 1 with floor rounding gives the same 16/8/4 sizes.
 json cifarnet(int classes) {
   return {{"layers",
-           {{{"type", "conv2d"}, {"name", "conv1"}, {"out", 32}, {"kernel", 5}, {"pad", 2}},
+           {{{"type", "conv2d"}, {"init", "xavier"}, {"name", "conv1"}, {"out", 32}, {"kernel", 5}, {"pad", 2}},
             {{"type", "max_pool"}, {"name", "pool1"}, {"kernel", 3}, {"stride", 2}, {"pad", 1}},
             {{"type", "relu"}, {"name", "relu1"}},
-            {{"type", "conv2d"}, {"name", "conv2"}, {"out", 32}, {"kernel", 5}, {"pad", 2}},
+            {{"type", "conv2d"}, {"init", "xavier"}, {"name", "conv2"}, {"out", 32}, {"kernel", 5}, {"pad", 2}},
             {{"type", "relu"}, {"name", "relu2"}},
             {{"type", "avg_pool"}, {"name", "pool2"}, {"kernel", 3}, {"stride", 2}, {"pad", 1}},
-            {{"type", "conv2d"}, {"name", "conv3"}, {"out", 64}, {"kernel", 5}, {"pad", 2}},
+            {{"type", "conv2d"}, {"init", "xavier"}, {"name", "conv3"}, {"out", 64}, {"kernel", 5}, {"pad", 2}},
             {{"type", "relu"}, {"name", "relu3"}},
             {{"type", "avg_pool"}, {"name", "pool3"}, {"kernel", 3}, {"stride", 2}, {"pad", 1}},
-            {{"type", "dense"}, {"name", "ip1"}, {"out", 64}},
-            {{"type", "dense"}, {"name", "ip2"}, {"out", classes}}}}};
+            {{"type", "dense"}, {"init", "xavier"}, {"name", "ip1"}, {"out", 64}},
+            {{"type", "dense"}, {"init", "xavier"}, {"name", "ip2"}, {"out", classes}}}}};
 }
 
 // He et al.'s CIFAR ResNet-20: 3 stages of 3 basic blocks (16, 32, 64 channels); projection
