@@ -47,12 +47,15 @@ TrainResult Trainer::run() {
   ShardSampler sampler(train_.size(), workers, algo_.worker_index(), opt_.batch, opt_.seed);
   const std::int64_t per_epoch = sampler.steps_per_epoch();
   const std::int64_t total = opt_.max_steps > 0 ? opt_.max_steps : opt_.epochs * per_epoch;
-  const std::int64_t eval_every =
-      opt_.evals_per_epoch > 0 ? std::max<std::int64_t>(1, per_epoch / opt_.evals_per_epoch) : total;
+  // Evaluations at every 1/evals_per_epoch of an epoch (rounded to whole steps) and after the last step.
+  const std::int64_t evals = opt_.evals_per_epoch;
+  const auto eval_due = [&](std::int64_t done) {
+    return done == total || (evals > 0 && (done * evals) / per_epoch != ((done - 1) * evals) / per_epoch);
+  };
   const bool leader = comm_.rank() == 0;
   Progress progress(leader, total, per_epoch, opt_.batch * workers);
   Evaluator evaluator(workers_, model_, test_, opt_.eval_replicas);
-  pending_.reserve(std::size_t(std::min<std::int64_t>(eval_every, total)) + 1);
+  pending_.reserve(std::size_t(std::min<std::int64_t>(evals > 0 ? per_epoch / evals + 1 : total, total)) + 1);
 
   Batch batch;
   Tensor dlogits;
@@ -99,7 +102,7 @@ TrainResult Trainer::run() {
     progress.step(step, loss, now_s() - t_start, opt_.log_every);
 
     const bool last = step + 1 == total;
-    if ((step + 1) % eval_every == 0 || last) {
+    if (eval_due(step + 1)) {
       if (last) algo_.finish();  // drain in-flight exchanges so replicas are final
       flush_steps();
       const double t_eval = now_s();
