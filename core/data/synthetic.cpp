@@ -1,3 +1,4 @@
+#include <algorithm>
 #include "core/data/synthetic.hpp"
 
 #include "core/util/error.hpp"
@@ -26,10 +27,33 @@ Dataset make_synthetic(const SyntheticSpec& spec, std::int64_t count, int split,
   ds.num_classes = spec.classes;
   const std::size_t per = ds.sample.per_sample();
 
-  // prototypes: [classes, h, w, c]
+  // prototypes: [classes, h, w, c], each a smooth pattern: a coarse g x g grid of uniform values per
+  // channel, bilinearly upsampled. (Independent per-pixel prototypes would be learnable by a linear
+  // model but averaged away by a convnet's pooling; smooth ones are learnable by both.)
   std::vector<float> proto(std::size_t(spec.classes) * per);
   Rng prng(seed_of(spec.seed, 0));  // stream 0: prototypes; split s uses stream s + 1
-  for (float& v : proto) v = prng.uniform();
+  const int g = 4;
+  std::vector<float> grid(std::size_t(g) * g * spec.c);
+  for (int k = 0; k < spec.classes; ++k) {
+    for (float& v : grid) v = 2.0f * prng.uniform();
+    float* out = proto.data() + std::size_t(k) * per;
+    for (int y = 0; y < spec.h; ++y) {
+      const float fy = spec.h > 1 ? float(y) * (g - 1) / float(spec.h - 1) : 0.0f;
+      const int y0 = std::min(int(fy), g - 2);
+      const float ty = fy - float(y0);
+      for (int x = 0; x < spec.w; ++x) {
+        const float fx = spec.w > 1 ? float(x) * (g - 1) / float(spec.w - 1) : 0.0f;
+        const int x0 = std::min(int(fx), g - 2);
+        const float tx = fx - float(x0);
+        for (int c = 0; c < spec.c; ++c) {
+          auto at = [&](int yy, int xx) { return grid[(std::size_t(yy) * g + xx) * spec.c + c]; };
+          out[(std::size_t(y) * spec.w + x) * spec.c + c] =
+              (1 - ty) * ((1 - tx) * at(y0, x0) + tx * at(y0, x0 + 1)) +
+              ty * ((1 - tx) * at(y0 + 1, x0) + tx * at(y0 + 1, x0 + 1));
+        }
+      }
+    }
+  }
 
   ds.labels.resize(std::size_t(count));
   ds.images.resize(std::size_t(count) * per);

@@ -151,3 +151,56 @@ TEST(Model, BadDescriptionsAreInputErrors) {
 
 }  // namespace
 }  // namespace gg
+
+namespace gg {
+namespace {
+
+// Central differences on a sample of every layer's parameters of the named models (double-checks
+// layers in composition: padding, pooling windows, strides, skip connections).
+void check_named_model_gradients(const char* name, Shape sample) {
+  auto m = build_model(json(name), "model", sample, 10, 2);
+  m->init(5);
+  Tensor x(sample.with_batch(2)), d;
+  fill(x, 9);
+  const std::vector<std::int32_t> y{3, 7};
+  const RunContext ctx{Phase::Train, 0};
+  const Tensor& logits = m->forward(x, ctx);
+  d.resize(logits.shape());
+  softmax_xent(logits, y, &d);
+  m->backward(d, ctx);
+  const std::vector<float> analytic(m->grads().begin(), m->grads().end());
+  auto p = m->params();
+  int checked = 0, bad = 0;
+  for (const auto& r : m->ranges()) {
+    Rng pick(r.offset + 1);
+    for (int k = 0; k < 6; ++k) {
+      const std::size_t i = r.offset + pick.below(r.count);
+      // Two step sizes: a max-pool switching its argmax inside [w-eps, w+eps] spoils one of them.
+      const float keep = p[i];
+      double numeric = 0;
+      bool ok = false;
+      for (const float eps : {2e-3f, 5e-4f}) {
+        p[i] = keep + eps;
+        const double up = softmax_xent(m->forward(x, ctx), y, nullptr);
+        p[i] = keep - eps;
+        const double down = softmax_xent(m->forward(x, ctx), y, nullptr);
+        p[i] = keep;
+        numeric = (up - down) / (2 * eps);
+        ok = ok || std::abs(analytic[i] - numeric) <= 5e-3 + 5e-2 * std::abs(numeric);
+      }
+      ++checked;
+      if (!ok) {
+        ++bad;
+        ADD_FAILURE() << name << " " << r.name << "[" << i - r.offset << "]: analytic " << analytic[i]
+                      << " numeric " << numeric;
+      }
+    }
+  }
+  EXPECT_EQ(bad, 0) << "of " << checked;
+}
+
+TEST(Model, LenetGradientsMatchFiniteDifferences) { check_named_model_gradients("lenet", {1, 28, 28, 1}); }
+TEST(Model, CifarnetGradientsMatchFiniteDifferences) { check_named_model_gradients("cifarnet", {1, 32, 32, 3}); }
+
+}  // namespace
+}  // namespace gg
