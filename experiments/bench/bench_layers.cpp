@@ -73,15 +73,23 @@ Gemm gemm_of(const LayerCase& c, const Shape& out) {
   return {m, n, k};
 }
 
-void BM_Layer(benchmark::State& state, const LayerCase* c) {
-  set_threads(1);
-  json spec = c->spec;
+// The case's layer, set up for batch kBatch; *out receives its output shape.
+std::unique_ptr<Layer> layer_of(const LayerCase& c, Shape* out) {
+  json spec = c.spec;
   const std::string type = spec["type"];
   spec.erase("type");
-  JsonReader opts(spec, c->name);
+  JsonReader opts(spec, c.name);
   auto layer = make_layer(type, opts);
+  const Shape in_shape = c.in.with_batch(kBatch);
+  *out = layer->setup(std::span<const Shape>(&in_shape, 1));
+  return layer;
+}
+
+void BM_Layer(benchmark::State& state, const LayerCase* c) {
+  set_threads(1);
   const Shape in_shape = c->in.with_batch(kBatch);
-  const Shape out_shape = layer->setup(std::span<const Shape>(&in_shape, 1));
+  Shape out_shape;
+  auto layer = layer_of(*c, &out_shape);
   std::vector<std::vector<float>> w, g;
   std::vector<std::span<float>> ws, gs;
   for (const auto& p : layer->params()) {
@@ -114,13 +122,9 @@ void BM_Layer(benchmark::State& state, const LayerCase* c) {
 
 void BM_Sgemm(benchmark::State& state, const LayerCase* c) {
   set_threads(1);
-  json spec = c->spec;
-  const std::string type = spec["type"];
-  spec.erase("type");
-  JsonReader opts(spec, c->name);
-  auto layer = make_layer(type, opts);
-  const Shape in_shape = c->in.with_batch(kBatch);
-  const Gemm gm = gemm_of(*c, layer->setup(std::span<const Shape>(&in_shape, 1)));
+  Shape out_shape;
+  layer_of(*c, &out_shape);
+  const Gemm gm = gemm_of(*c, out_shape);
   std::vector<float> a(std::size_t(gm.m) * gm.k), b(std::size_t(gm.n) * gm.k), y(std::size_t(gm.m) * gm.n),
       db(b.size()), da(a.size());
   fill(a, 1);
