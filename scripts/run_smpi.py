@@ -125,6 +125,7 @@ def main(argv=None):
     ap.add_argument("--ranks", type=int, default=1, help="ranks for a single config")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--only", action="append", default=[], metavar="SUBSTR")
+    ap.add_argument("--ranks-in", type=int, nargs="+", metavar="P", help="run only runs with these rank counts")
     ap.add_argument("--timeout", type=float, default=None)
     ap.add_argument("--dry-run", action="store_true")
     ap.add_argument("--smpirun", default="smpirun")
@@ -154,7 +155,8 @@ def main(argv=None):
     except (run_study.StudyError, KeyError, ValueError) as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 2
-    runs = [r for r in runs if not args.only or any(s in r["name"] for s in args.only)]
+    runs = [r for r in runs if (not args.only or any(s in r["name"] for s in args.only))
+            and (not args.ranks_in or r["ranks"] in args.ranks_in)]
     binary = os.path.join(args.build_dir, "experiments", "gg_train")
     if not args.dry_run:
         if shutil.which(args.smpirun) is None:

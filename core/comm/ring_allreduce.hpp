@@ -1,8 +1,11 @@
 #pragma once
-// A nonblocking ring allreduce (sum, in place) on MPI point-to-point messages: p-1 reduce-scatter
-// rounds then p-1 allgather rounds, each sending one 1/p chunk to the right neighbour and receiving one
-// from the left. It is the algorithm Open MPI's libnbc uses for large in-place MPI_Iallreduce, and like
-// libnbc without a progress thread it advances only inside test()/wait().
+// A nonblocking allreduce (sum, in place) on MPI point-to-point messages, advanced only inside
+// test()/wait() (like Open MPI's libnbc without a progress thread). Two schedules, the ones libnbc uses
+// for large commutative reductions:
+//   - p a power of two: Rabenseifner's reduce-scatter by recursive halving, then allgather by recursive
+//     doubling: 2 log2(p) rounds, each rank sends 2 (p-1)/p of the data in all;
+//   - otherwise a ring: p-1 reduce-scatter rounds then p-1 allgather rounds of one 1/p chunk each.
+// Both move the bandwidth-optimal 2 (p-1)/p of the data per rank; they differ in the number of rounds.
 //
 // Why it exists: SimGrid SMPI implements MPI_Iallreduce naively (every rank sends the whole buffer to
 // every other rank, O(p) times the data), which is neither what Open MPI does nor simulable at 1024
@@ -12,7 +15,6 @@
 // Messages travel on `comm` with `tag`; the caller gives each concurrent operation its own tag (all
 // ranks start operations in the same order, so a counter agrees everywhere). Threading: one thread.
 #include <cstddef>
-#include <memory>
 #include <span>
 #include <vector>
 
@@ -29,17 +31,22 @@ class RingAllreduce final : public RequestImpl {
   void wait() override;
 
  private:
+  struct Round {            // one exchange: send [send_off, +send_len), receive [recv_off, +recv_len)
+    int peer_send, peer_recv;
+    std::size_t send_off, send_len, recv_off, recv_len;
+    bool reduce;            // add the received floats (reduce-scatter) or store them (allgather)
+  };
+  void plan_ring();
+  void plan_halving_doubling();
   void start_round();
   void finish_round();
-  std::size_t offset(int chunk) const;
-  std::size_t length(int chunk) const { return offset(chunk + 1) - offset(chunk); }
-  int mod(int x) const { return ((x % p_) + p_) % p_; }
 
   MPI_Comm comm_;
   std::span<float> data_;
   int tag_, rank_ = 0, p_ = 1;
-  int round_ = 0, rounds_ = 0;
-  std::vector<float> tmp_;   // [largest chunk] incoming partial sums
+  std::size_t round_ = 0;
+  std::vector<Round> rounds_;
+  std::vector<float> tmp_;   // [largest received block] incoming partial sums
   MPI_Request reqs_[2] = {MPI_REQUEST_NULL, MPI_REQUEST_NULL};
 };
 
