@@ -42,16 +42,18 @@ def table(series, ratio=None):
     lines = [f"{'algorithm':<28}{'p':>6}{'compute ms':>12}{'comm ms':>10}{'wait ms':>10}{'step ms':>10}{'eff %':>8}"]
     for label, pts in series.items():
         for p, c, m, w in pts:
-            lines.append(f"{label:<28}{p:>6}{c * 1e3:>12.2f}{m * 1e3:>10.2f}{w * 1e3:>10.2f}{(c + m) * 1e3:>10.2f}"
+            lines.append(f"{label:<28}{p:>6}{c * 1e3:>12.2f}{m * 1e3:>10.4g}{w * 1e3:>10.4g}{(c + m) * 1e3:>10.2f}"
                          f"{100 * c / (c + m) if c + m > 0 else float('nan'):>8.1f}")
     if ratio:
         lo, hi = ratio
         lines.append(f"\ncommunication time per step, t(p={hi}) / t(p={lo}):")
         for label, pts in series.items():
             comm = {p: m for p, _, m, _ in pts}
-            if lo in comm and hi in comm and comm[lo] > 0:
-                lines.append(f"  {label:<28} {comm[hi] * 1e3:9.2f} ms / {comm[lo] * 1e3:7.2f} ms = "
-                             f"{comm[hi] / comm[lo]:6.2f}")
+            if lo not in comm or hi not in comm:
+                continue
+            r = f"{comm[hi] / comm[lo]:6.2f}" if comm[lo] > 0 else ("  (0 at both: fully overlapped)"
+                                                                    if comm[hi] == 0 else "   inf")
+            lines.append(f"  {label:<28} {comm[hi] * 1e3:9.4g} ms / {comm[lo] * 1e3:9.4g} ms = {r}")
     return "\n".join(lines)
 
 
@@ -77,7 +79,8 @@ def draw(series, out, prefix, title):
     for label, pts in series.items():
         ax.plot([x[0] for x in pts], [1e3 * x[2] for x in pts], "o-", color=style.color(label), label=label)
     ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
+    ax.set_yscale("symlog", linthresh=1e-2)  # linear below 10 us, so a fully hidden exchange (0) shows
+    ax.set_ylim(bottom=0)
     ax.set_xlabel("ranks p (one GPU each)")
     ax.set_ylabel("communication time per step (ms)")
     ax.set_title(f"{title}: communication per step")

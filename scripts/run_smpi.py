@@ -14,8 +14,8 @@ A study file is a scripts/run_study.py study plus an optional "smpi" block:
 Proxy runs use a one-float synthetic sample and a dataset of exactly one batch per worker: SMPI runs
 every rank inside this one process, so each rank's copy of the data and model must stay small.
 
-payload_scale S: every proxy parameter tensor, the bucket size and every link bandwidth of the
-platform are divided by S. A message of m/S bytes on a link of B/S bytes/s takes exactly as long as m
+payload_scale S: every proxy parameter tensor, the bucket size (train.bucket_kb, wherever it is set:
+give it in true units) and every link bandwidth of the platform are divided by S. A message of m/S bytes on a link of B/S bytes/s takes exactly as long as m
 bytes on B, so simulated times are unchanged (latencies are not scaled), while the real memory and
 arithmetic the simulator must do (SGD, averaging, reductions: all O(parameters) per rank and step)
 shrink S-fold. sanity check: scripts/smpi_alpha_beta.py.
@@ -68,11 +68,12 @@ def proxy_model(profile, scale):
     return {"layers": layers}
 
 
-def proxy_config(base, profile, scale, max_workers, batch):
-    """base config with the proxy model, a tiny synthetic data set and buckets scaled by `scale`."""
+def proxy_config(base, profile, scale, samples, batch):
+    """base config with the proxy model, a synthetic data set of `samples` one-float samples (one batch
+    per worker: the global batch, or the largest p times the batch) and buckets scaled by `scale`."""
     cfg = json.loads(json.dumps(base))
     cfg["model"] = proxy_model(profile, scale)
-    n = max(1, max_workers) * max(1, batch)
+    n = max(1, samples)
     cfg["data"] = {"name": "synthetic", "shape": [1, 1, 1], "classes": profile["classes"], "train_size": n,
                    "test_size": max(1, batch), "normalize": False}
     train = cfg.setdefault("train", {})
@@ -80,6 +81,18 @@ def proxy_config(base, profile, scale, max_workers, batch):
     train.setdefault("evals_per_epoch", 0)
     train["eval_replicas"] = False
     return cfg
+
+
+def scale_bucket_overrides(doc, cli_sets, scale):
+    """train.bucket_kb given in a study's "set" or on the command line is in true units: divide it too."""
+    fixed = doc.get("set", {})
+    if "train.bucket_kb" in fixed:
+        fixed["train.bucket_kb"] = max(1, round(fixed["train.bucket_kb"] / scale))
+    out = []
+    for s in cli_sets:
+        key, _, value = s.partition("=")
+        out.append(f"{key}={max(1, round(float(value) / scale))}" if key == "train.bucket_kb" else s)
+    return out
 
 
 def scaled_platform(src, scale, dst):
@@ -112,6 +125,13 @@ def smpi_command(smpirun, binary, platform, hostfile, ranks, args):
 def simulated_seconds(log_path):
     m = re.findall(r"Simulated time: ([0-9.eE+-]+) seconds", open(log_path, errors="replace").read())
     return float(m[-1]) if m else None
+
+
+def record_run(path, entry):
+    """Adds (or replaces) one run's wall/simulated time in <study>/smpi_runs.json, right after the run."""
+    old = json.load(open(path)) if os.path.exists(path) else []
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump([r for r in old if r["run"] != entry["run"]] + [entry], f, indent=1)
 
 
 def main(argv=None):
@@ -147,7 +167,8 @@ def main(argv=None):
             ranks = doc.get("sweep", {}).get("ranks", [1])
             gb = doc.get("sweep", {}).get("global_batch")
             batch = gb if gb else doc.get("set", {}).get("train.batch", base.get("train", {}).get("batch", 64))
-            doc["base"] = proxy_config(base, profile, scale, max(ranks), batch)
+            doc["base"] = proxy_config(base, profile, scale, gb if gb else max(ranks) * batch, batch)
+            args.set = scale_bucket_overrides(doc, args.set, scale)
         name, base, base_path, fixed, algos, ranks, sweep_set, gb = run_study.validate_study(doc, args.target)
         if base_path is None:
             base_path = os.path.join(study_dir, "base_config.json")
@@ -187,6 +208,8 @@ def main(argv=None):
         status, rc = run_study.run_one(cmd, SMPI_ENV, log_path, args.timeout)
         wall = time.time() - t0
         sim = simulated_seconds(log_path)
+        if rc == 0 and re.search(r"MPI_Abort was called|SMPI process did not return 0", open(log_path, errors="replace").read()):
+            status, rc = "FAILED (a rank aborted; smpirun exits 0 anyway)", 1
         print(f"{status} in {wall:.1f} s wall, {sim if sim is not None else float('nan'):.3f} s simulated", flush=True)
         summary.append({"run": run["name"], "ranks": run["ranks"], "wall_s": round(wall, 2), "simulated_s": sim,
                         "status": status, "platform": os.path.basename(platform), "profile": profile_name,
@@ -195,13 +218,10 @@ def main(argv=None):
             failed += 1
             for line in run_study.tail(log_path, 6):
                 print(f"    | {line}")
+        record_run(os.path.join(study_dir, "smpi_runs.json"), summary[-1])
     if not args.dry_run:
-        path = os.path.join(study_dir, "smpi_runs.json")
-        old = json.load(open(path)) if os.path.exists(path) else []
-        keep = [r for r in old if r["run"] not in {s["run"] for s in summary}]
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump(keep + summary, f, indent=1)
-        print(f"\n{len(runs) - failed}/{len(runs)} runs succeeded; logs under {study_dir}/ (wall times in {path})")
+        print(f"\n{len(runs) - failed}/{len(runs)} runs succeeded; logs under {study_dir}/ "
+              f"(simulator wall times in {study_dir}/smpi_runs.json)")
     return 1 if failed else 0
 
 

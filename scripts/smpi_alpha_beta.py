@@ -7,9 +7,11 @@ of the platform file. Exit code 1 if any differs by more than --tolerance (defau
 
 Formulas (alpha = latency of the links on the route, B = link bandwidth, m = message bytes):
   pair exchange, both directions at once on full-duplex links:   alpha + m / B
-  ring allreduce (Open MPI's choice for m >= 10 kB; libnbc's ring): 2 (p-1) (alpha + m / (p B))
+  ring allreduce (Open MPI's tuned choice for large m):            2 (p-1) (alpha + m / (p B))
+  recursive halving/doubling (our nonblocking allreduce, p = 2^k): 2 log2(p) alpha + 2 (p-1)/p m / B
 On the fat tree a route inside one leaf switch has 2 links, across leaves 4."""
 import argparse
+import math
 import os
 import re
 import subprocess
@@ -75,7 +77,10 @@ def main():
         rows = [(f"pair exchange p={p} ({'cross-leaf' if cross else 'same leaf'})", got.get("pair"),
                  alpha_pair + m / B),
                 (f"allreduce p={p} (ompi selector)", got.get("allreduce"), 2 * (p - 1) * (ring_alpha + m / (p * B))),
-                (f"iallreduce p={p} (ring)", got.get("iallreduce"), 2 * (p - 1) * (ring_alpha + m / (p * B)))]
+                (f"iallreduce p={p} (halving/doubling)" if p & (p - 1) == 0 else f"iallreduce p={p} (ring)",
+                 got.get("iallreduce"),
+                 2 * math.log2(p) * ring_alpha + 2 * (p - 1) / p * m / B if p & (p - 1) == 0
+                 else 2 * (p - 1) * (ring_alpha + m / (p * B)))]
         for name, sim, model in rows:
             ratio = sim / model if sim else float("nan")
             ok = abs(ratio - 1) <= args.tolerance
