@@ -32,7 +32,8 @@ PairExchange::PairExchange(PairExchangeOptions opt, const AlgorithmEnv& env, con
       model_(env.model),
       optimizer_(env.optimizer),
       schedule_(checked(opt_.schedule, env.comm.size(), config_path), env.comm.rank(), env.comm.size()) {
-  if (opt_.shuffle) shuffle_.emplace(comm_, model_.input_sample(), model_.max_batch(), kShuffleTag);
+  // One rank has nobody to swap samples with: the shuffle is a no-op there.
+  if (opt_.shuffle && comm_.size() > 1) shuffle_.emplace(comm_, model_.input_sample(), model_.max_batch(), kShuffleTag);
   setup();
 }
 
