@@ -51,20 +51,15 @@ Shape Conv2D::setup(std::span<const Shape> in) {
 
 std::vector<ParamSpec> Conv2D::params() const {
   const float k2 = float(o_.kernel * o_.kernel);
-  std::vector<ParamSpec> p{{"weight", std::size_t(o_.out_channels) * K_, o_.init, float(K_),
-                            k2 * o_.out_channels, true}};
-  if (o_.bias) p.push_back({"bias", std::size_t(o_.out_channels), Init::Zero, 1.0f, 1.0f, false});
-  return p;
+  return weight_bias_specs(std::size_t(o_.out_channels), std::size_t(K_), k2 * o_.out_channels, o_.init, o_.bias);
 }
 
 void Conv2D::bind(std::span<const std::span<float>> weights, std::span<const std::span<float>> grads) {
-  expect_bind(*this, weights, grads, o_.bias ? 2 : 1);
-  w_ = weights[0].data();
-  dw_ = grads[0].data();
-  if (o_.bias) {
-    b_ = weights[1].data();
-    db_ = grads[1].data();
-  }
+  const WeightBias v = bind_weight_bias(*this, weights, grads, o_.bias);
+  w_ = v.w;
+  dw_ = v.dw;
+  b_ = v.b;
+  db_ = v.db;
 }
 
 double Conv2D::forward_flops_per_sample() const {

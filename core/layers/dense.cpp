@@ -21,20 +21,15 @@ Shape Dense::setup(std::span<const Shape> in) {
 }
 
 std::vector<ParamSpec> Dense::params() const {
-  std::vector<ParamSpec> p{
-      {"weight", std::size_t(o_.out) * F_, o_.init, float(F_), float(o_.out), true}};
-  if (o_.bias) p.push_back({"bias", std::size_t(o_.out), Init::Zero, 1.0f, 1.0f, false});
-  return p;
+  return weight_bias_specs(std::size_t(o_.out), std::size_t(F_), float(o_.out), o_.init, o_.bias);
 }
 
 void Dense::bind(std::span<const std::span<float>> weights, std::span<const std::span<float>> grads) {
-  expect_bind(*this, weights, grads, o_.bias ? 2 : 1);
-  w_ = weights[0].data();
-  dw_ = grads[0].data();
-  if (o_.bias) {
-    b_ = weights[1].data();
-    db_ = grads[1].data();
-  }
+  const WeightBias v = bind_weight_bias(*this, weights, grads, o_.bias);
+  w_ = v.w;
+  dw_ = v.dw;
+  b_ = v.b;
+  db_ = v.db;
 }
 
 void Dense::forward(std::span<const Tensor* const> in, Tensor& out, const RunContext& ctx) {

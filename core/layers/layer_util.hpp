@@ -5,6 +5,7 @@
 #include <cstring>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "core/layers/layer.hpp"
 #include "core/util/error.hpp"
@@ -39,6 +40,33 @@ inline void expect_bind(const Layer& l, std::span<const std::span<float>> w,
   for (std::size_t i = 0; i < count; ++i)
     if (w[i].size() != specs[i].count || g[i].size() != specs[i].count)
       layer_fail(l, "bind(): parameter '" + specs[i].name + "' has the wrong size");
+}
+
+// The weight [+ bias] parameters of a conv2d or dense layer: weight [out, fan_in] with the given
+// init and weight decay, bias [out] zero-initialised without decay.
+inline std::vector<ParamSpec> weight_bias_specs(std::size_t out, std::size_t fan_in, float fan_out, Init init,
+                                                bool bias) {
+  std::vector<ParamSpec> p{{"weight", out * fan_in, init, float(fan_in), fan_out, true}};
+  if (bias) p.push_back({"bias", out, Init::Zero, 1.0f, 1.0f, false});
+  return p;
+}
+
+// Pointers of a weight [+ bias] layer into the model's flat buffers (see weight_bias_specs).
+struct WeightBias {
+  float* w = nullptr;   // [out, fan_in]
+  float* dw = nullptr;  // [out, fan_in]
+  float* b = nullptr;   // [out] (null without bias)
+  float* db = nullptr;  // [out]
+};
+inline WeightBias bind_weight_bias(const Layer& l, std::span<const std::span<float>> w,
+                                   std::span<const std::span<float>> g, bool bias) {
+  expect_bind(l, w, g, bias ? 2 : 1);
+  WeightBias v{w[0].data(), g[0].data(), nullptr, nullptr};
+  if (bias) {
+    v.b = w[1].data();
+    v.db = g[1].data();
+  }
+  return v;
 }
 
 // Output size of a sliding window (floor rounding), or <= 0 if the window does not fit.

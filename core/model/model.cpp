@@ -152,7 +152,6 @@ const Tensor& Model::forward(const Tensor& x, const RunContext& ctx, const PollH
 void Model::backward(const Tensor& dlogits, const RunContext& ctx, const BucketHook& on_bucket,
                      const PollHook& poll) {
   if (!input_tensor_) throw std::logic_error("Model::backward before forward");
-  const int n = input_tensor_->shape().n;
   Node& top = nodes_.back();
   if (dlogits.shape() != top.out.shape())
     throw std::logic_error("Model::backward: dlogits " + dlogits.shape().str() + " vs logits " +
@@ -201,7 +200,6 @@ void Model::backward(const Tensor& dlogits, const RunContext& ctx, const BucketH
     if (bucket_of_node_[i] >= 0 && on_bucket) on_bucket(buckets_[bucket_of_node_[i]]);
     if (poll) poll();
   }
-  (void)n;
 }
 
 std::vector<LayerInfo> Model::layers() const {
