@@ -1,13 +1,14 @@
 // gg_comm_probe: times single communication operations of the engine's communicator, for checking a
 // simulated platform against the alpha-beta formula (scripts/smpi_alpha_beta.py) or a real network.
 //
-//   smpirun ... gg_comm_probe --bytes 104857600 [--reps 3]
+//   smpirun ... gg_comm_probe --bytes 104857600 [--reps 3] [--stride 1] [--iallreduce ring]
 //
 // Prints, on rank 0, one line per operation with the slowest rank's time (MPI_Wtime: simulated time
 // under SMPI), minimum over --reps:
 //   pair      ranks r and r^stride (--stride, default 1) exchange --bytes at once (both directions)
 //   allreduce blocking allreduce_sum of --bytes (MPI_Allreduce; collective chosen by the MPI library)
-//   iallreduce nonblocking iallreduce_sum waited at once (the ring when GG_IALLREDUCE=ring)
+//   iallreduce nonblocking iallreduce_sum waited at once (MPI_Iallreduce, or the engine's own
+//             schedule with --iallreduce ring)
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -46,6 +47,7 @@ int main(int argc, char** argv) {
     if (a == "--bytes") bytes = std::strtoull(argv[i + 1], nullptr, 10);
     else if (a == "--reps") reps = std::atoi(argv[i + 1]);
     else if (a == "--stride") stride = std::atoi(argv[i + 1]);
+    else if (a == "--iallreduce" && std::string(argv[i + 1]) == "ring") comm.use_ring_iallreduce();
   }
   const int p = comm.size(), r = comm.rank();
   std::vector<float> a(bytes / sizeof(float), 1.0f), b(a.size());

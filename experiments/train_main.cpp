@@ -161,6 +161,7 @@ int main(int argc, char** argv) {
   }
   if (error.empty()) error = capture([&] { phase1(run, args, world); });
   if (any_failed(world, error)) return 2;
+  if (run.cfg.ring_iallreduce) world.use_ring_iallreduce();  // collective: after the agreement
   error = capture([&] { phase2(run, world); });
   if (any_failed(world, error)) return 2;
 

@@ -21,7 +21,8 @@ arithmetic the simulator must do (SGD, averaging, reductions: all O(parameters) 
 shrink S-fold. sanity check: scripts/smpi_alpha_beta.py.
 
 SMPI settings (all explicit): collectives chosen as Open MPI would (coll-selector:ompi); nonblocking
-allreduce as Open MPI libnbc's ring (GG_IALLREDUCE=ring: SMPI's own MPI_Iallreduce is all-to-all);
+allreduce on Open MPI libnbc's large-message schedules (comm.iallreduce=ring is added to every run:
+SMPI's own MPI_Iallreduce is all-to-all);
 compute time only where the code injects it (simulate-computation:no; proxies call smpi_execute_flops),
 so runs are deterministic; no bandwidth/latency correction factors and no cross-traffic (pure
 alpha-beta links as documented in the platform file); no injected time in MPI_Test/MPI_Wtime; no
@@ -49,7 +50,8 @@ SMPI_CFG = [
     "--cfg=smpi/display-timing:yes",
     "--log=xbt_cfg.thres:warning", "--log=smpi_coll.thres:warning", "--log=smpi_config.thres:warning",
 ]
-SMPI_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "GG_IALLREDUCE": "ring"}
+SMPI_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+SMPI_SETS = ["comm.iallreduce=ring"]  # before the study's and the command line's --set (those win)
 
 
 def find_file(name, folder, ext):
@@ -173,6 +175,8 @@ def main(argv=None):
         if base_path is None:
             base_path = os.path.join(study_dir, "base_config.json")
         runs = run_study.expand(name, base_path, fixed, algos, ranks, sweep_set, args.results, args.set, gb)
+        for run in runs:
+            run["args"] = run["args"][:2] + [a for s in SMPI_SETS for a in ("--set", s)] + run["args"][2:]
     except (run_study.StudyError, KeyError, ValueError) as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 2

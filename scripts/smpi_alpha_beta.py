@@ -40,7 +40,8 @@ def probe(args, plat, p, stride):
         f.write("\n".join(run_smpi.host_names(plat, p)) + "\n")
     binary = os.path.join(args.build_dir, "experiments", "gg_comm_probe")
     cmd = run_smpi.smpi_command("smpirun", binary, plat, hostfile, p,
-                                ["--bytes", str(int(args.bytes / args.scale)), "--stride", str(stride), "--reps", "2"])
+                                ["--bytes", str(int(args.bytes / args.scale)), "--stride", str(stride), "--reps", "2",
+                                 "--iallreduce", "ring"])
     cmd.remove("--quiet")
     res = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **run_smpi.SMPI_ENV})
     if res.returncode != 0:

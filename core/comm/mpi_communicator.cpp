@@ -81,8 +81,10 @@ void MpiCommunicator::init() {
   check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
   check(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
   free_.reserve(16);
-  const char* mode = std::getenv("GG_IALLREDUCE");
-  if (mode && std::string(mode) == "ring") check(MPI_Comm_dup(comm_, &ring_comm_), "MPI_Comm_dup");
+}
+
+void MpiCommunicator::use_ring_iallreduce() {
+  if (ring_comm_ == MPI_COMM_NULL) check(MPI_Comm_dup(comm_, &ring_comm_), "MPI_Comm_dup");
 }
 
 MpiCommunicator::~MpiCommunicator() {
@@ -224,7 +226,9 @@ std::unique_ptr<Communicator> MpiCommunicator::split(int color) {
   if (color < 0) throw std::invalid_argument("split: color must be >= 0");
   MPI_Comm sub = MPI_COMM_NULL;
   check(MPI_Comm_split(comm_, color, rank_, &sub), "MPI_Comm_split");
-  return std::unique_ptr<Communicator>(new MpiCommunicator(sub));
+  std::unique_ptr<MpiCommunicator> child(new MpiCommunicator(sub));
+  if (ring_comm_ != MPI_COMM_NULL) child->use_ring_iallreduce();  // every member of sub calls this
+  return child;
 }
 
 void MpiCommunicator::abort(int code) {

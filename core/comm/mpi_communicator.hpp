@@ -12,8 +12,9 @@
 //   a nonblocking call allocates nothing once the pool is large enough (a message above 2^30 bytes
 //   may still grow its request's chunk list once). Every Request must complete before its communicator.
 // - Threading: one thread (see communicator.hpp).
-// - GG_IALLREDUCE=ring in the environment makes iallreduce_sum a ring allreduce on point-to-point
-//   messages (ring_allreduce.hpp; for SMPI, whose MPI_Iallreduce is naive); read once per communicator.
+// - use_ring_iallreduce() makes iallreduce_sum the project's own schedule on point-to-point messages
+//   (ring_allreduce.hpp; config key comm.iallreduce = "ring", for SMPI, whose MPI_Iallreduce is naive);
+//   communicators split from this one inherit it.
 #include <memory>
 #include <vector>
 
@@ -52,6 +53,9 @@ class MpiCommunicator final : public Communicator {
   void reserve_requests(std::size_t n) override;
 
   MPI_Comm handle() const { return comm_; }
+  // Collective: from now on iallreduce_sum runs RingAllreduce on a private duplicate of this
+  // communicator instead of MPI_Iallreduce. Idempotent.
+  void use_ring_iallreduce();
 
  private:
   class Req;
@@ -65,7 +69,7 @@ class MpiCommunicator final : public Communicator {
   std::vector<std::unique_ptr<Req>> pool_;  // every Req ever made
   std::vector<Req*> free_;                  // capacity kept >= pool_.size(): release never allocates
   std::size_t reserved_ = 0;                // sum of reserve_requests() calls
-  MPI_Comm ring_comm_ = MPI_COMM_NULL;       // GG_IALLREDUCE=ring: private duplicate for its messages
+  MPI_Comm ring_comm_ = MPI_COMM_NULL;       // use_ring_iallreduce(): private duplicate for its messages
   int ring_tag_ = 0;                         // next ring allreduce's tag (same order on every rank)
 };
 

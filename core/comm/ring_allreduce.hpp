@@ -9,8 +9,8 @@
 //
 // Why it exists: SimGrid SMPI implements MPI_Iallreduce naively (every rank sends the whole buffer to
 // every other rank, O(p) times the data), which is neither what Open MPI does nor simulable at 1024
-// ranks. MpiCommunicator uses this class for iallreduce_sum when GG_IALLREDUCE=ring is set in the
-// environment (scripts/run_smpi.py sets it); otherwise it calls MPI_Iallreduce.
+// ranks. MpiCommunicator uses this class for iallreduce_sum after use_ring_iallreduce() (config key
+// comm.iallreduce = "ring", which scripts/run_smpi.py sets); otherwise it calls MPI_Iallreduce.
 //
 // Messages travel on `comm` with `tag`; the caller gives each concurrent operation its own tag (all
 // ranks start operations in the same order, so a counter agrees everywhere). Threading: one thread.

@@ -20,7 +20,8 @@ json default_config() {
     "optimizer": {"lr": 0.01, "momentum": 0.9, "weight_decay": 5e-4},
     "algorithm": {"name": "allreduce"},
     "train": {},
-    "output": {}
+    "output": {},
+    "comm": {}
   })");
 }
 
@@ -110,6 +111,9 @@ RunConfig parse_run_config(const json& doc) {
   auto out = root.object("output");
   rc.output = out.get_string("path", "");
   out.finish();
+  auto comm = root.object("comm");
+  rc.ring_iallreduce = comm.get_string("iallreduce", "mpi", {"mpi", "ring"}) == "ring";
+  comm.finish();
   root.finish();
   return rc;
 }

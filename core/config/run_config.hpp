@@ -12,7 +12,10 @@
 //   "algorithm": {"name": "allreduce"},
 //   "train": {"epochs": 10, "batch": 64, "seed": 1, "threads": 1, "evals_per_epoch": 1,
 //             "max_steps": 0, "log_every": 100, "bucket_kb": 1024, "eval_replicas": true},
-//   "output": {"path": "results/quick/allreduce.h5"}
+//   "output": {"path": "results/quick/allreduce.h5"},
+//   "comm": {"iallreduce": "mpi"}            // "ring": the engine's own nonblocking allreduce on
+//                                            // point-to-point messages (for SMPI, whose
+//                                            // MPI_Iallreduce is naive; see core/comm/ring_allreduce.hpp)
 // }
 #include <cstdint>
 #include <string>
@@ -39,6 +42,7 @@ struct RunConfig {
   std::string name;
   TrainOptions train;
   std::string output;        // HDF5 run log path; empty = no log
+  bool ring_iallreduce = false;  // comm.iallreduce == "ring"
 };
 
 // Parses a JSON file (errors name line and column), applies "--set a.b=value" overrides (value is

@@ -69,6 +69,32 @@ TEST(MpiComm, Collectives) {
   }
 }
 
+// The engine's own nonblocking allreduce (recursive halving/doubling for power-of-two p, a ring
+// otherwise, and a ring whenever there are fewer floats than ranks) sums exactly what MPI does, on the
+// world and on a split communicator that inherits it, with several operations in flight at once.
+TEST(MpiComm, RingIallreduceSumsLikeMpi) {
+  MpiCommunicator c;
+  c.use_ring_iallreduce();
+  c.use_ring_iallreduce();  // idempotent
+  auto sub = c.split(c.rank() % 2);
+  for (Communicator* comm : {static_cast<Communicator*>(&c), sub.get()}) {
+    const int q = comm->size(), me = comm->rank();
+    for (std::size_t n : {std::size_t(1), std::size_t(q > 1 ? q - 1 : 1), std::size_t(q), std::size_t(1001)}) {
+      std::vector<float> a(n), b(2 * n + 3), want_a(n), want_b(2 * n + 3);
+      for (std::size_t i = 0; i < n; ++i) a[i] = float(me * 7 + int(i % 13));
+      for (std::size_t i = 0; i < b.size(); ++i) b[i] = float(me) - float(i % 5);
+      for (std::size_t i = 0; i < n; ++i) want_a[i] = float(7 * q * (q - 1) / 2 + q * int(i % 13));
+      for (std::size_t i = 0; i < b.size(); ++i) want_b[i] = float(q * (q - 1) / 2) - float(q * int(i % 5));
+      Request ra = comm->iallreduce_sum(a), rb = comm->iallreduce_sum(b);
+      while (!rb.test()) {  // the later one first: operations must not depend on completion order
+      }
+      ra.wait();
+      EXPECT_EQ(a, want_a) << "n=" << n << " size=" << q;
+      EXPECT_EQ(b, want_b) << "n=" << n << " size=" << q;
+    }
+  }
+}
+
 TEST(MpiComm, SplitSeparatesColors) {
   MpiCommunicator c;
   const int color = c.rank() % 2;

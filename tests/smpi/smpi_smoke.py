@@ -61,7 +61,7 @@ def main():
     for p in (6, 8):  # ring (p not a power of two) and recursive halving/doubling
         open(hostfile, "w").write("\n".join(f"gpu{i}" for i in range(p)) + "\n")
         cmd = run_smpi.smpi_command("smpirun", probe, os.path.join(REPO, "experiments/platforms/p100_edr_fattree.xml"),
-                                    hostfile, p, ["--bytes", "4004", "--reps", "1"])[:-1]
+                                    hostfile, p, ["--bytes", "4004", "--reps", "1", "--iallreduce", "ring"])[:-1]
         out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **run_smpi.SMPI_ENV}).stdout
         if "iallreduce_check ok" not in out:
             fail(f"gg_comm_probe p={p}: nonblocking allreduce gave a wrong sum:\n{out}")

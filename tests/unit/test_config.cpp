@@ -62,5 +62,14 @@ TEST(Config, SetOverridesAnyKey) {
   EXPECT_THROW(load_config_json("/nonexistent/cfg.json", {}), InputError);
 }
 
+TEST(Config, CommIallreduceChoosesTheSchedule) {
+  EXPECT_FALSE(parse_run_config(load_config_json("", {})).ring_iallreduce);
+  EXPECT_TRUE(parse_run_config(load_config_json("", {"comm.iallreduce=ring"})).ring_iallreduce);
+  EXPECT_FALSE(parse_run_config(load_config_json("", {"comm.iallreduce=mpi"})).ring_iallreduce);
+  const std::string e = error_of(R"({"comm": {"iallreduce": "tree"}})");
+  EXPECT_NE(e.find("comm.iallreduce"), std::string::npos) << e;
+  EXPECT_NE(error_of(R"({"comm": {"iallreduse": "ring"}})").find("unknown key 'comm.iallreduse'"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace gg
