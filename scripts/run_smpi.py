@@ -23,7 +23,7 @@ shrink S-fold. sanity check: scripts/smpi_alpha_beta.py.
 SMPI settings (all explicit): collectives chosen as Open MPI would (coll-selector:ompi); nonblocking
 allreduce on Open MPI libnbc's large-message schedules (comm.iallreduce=ring is added to every run:
 SMPI's own MPI_Iallreduce is all-to-all);
-compute time only where the code injects it (simulate-computation:no; proxies call smpi_execute_flops),
+compute time only where the code injects it (simulate-computation:no; proxies sleep in simulated time),
 so runs are deterministic; no bandwidth/latency correction factors and no cross-traffic (pure
 alpha-beta links as documented in the platform file); no injected time in MPI_Test/MPI_Wtime; no
 privatization (the engine has no mutable globals); one OpenMP/OpenBLAS thread."""
@@ -132,8 +132,10 @@ def simulated_seconds(log_path):
 def record_run(path, entry):
     """Adds (or replaces) one run's wall/simulated time in <study>/smpi_runs.json, right after the run."""
     old = json.load(open(path)) if os.path.exists(path) else []
-    with open(path, "w", encoding="utf-8") as f:
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
         json.dump([r for r in old if r["run"] != entry["run"]] + [entry], f, indent=1)
+    os.replace(tmp, path)  # atomic: an interrupted study never leaves a truncated file
 
 
 def main(argv=None):
