@@ -14,6 +14,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "plots"))
 sys.path.insert(0, os.path.join(HERE, "..", "scripts"))
+import plot_scaling  # noqa: E402
 import runlog  # noqa: E402
 import summarize  # noqa: E402
 
@@ -23,7 +24,11 @@ FIGURES = {  # study -> plot modules drawn for it
     "scaling_real": ("plot_breakdown", "plot_efficiency"),
     "scaling_strong": ("plot_breakdown", "plot_efficiency"),
     "ablation": ("plot_ablation", "plot_accuracy", "plot_consensus"),
+    "smpi_resnet50_weak": ("plot_scaling",),
+    "smpi_resnet50_strong": ("plot_scaling",),
+    "smpi_platforms_knl": ("plot_scaling",),
 }
+SMPI_WEAK = "smpi_resnet50_weak"  # proxy ResNet-50 on the simulated P100 cluster (paper/SMPI.md)
 NOT_YET = "not yet measured"
 
 
@@ -66,8 +71,30 @@ def mb_per_step(run):
     return float(b.mean()) / 1e6 if b is not None and b.size else float("nan")
 
 
+def smpi_comm(runs):
+    """Per label of the simulated weak-scaling study: communication ms per step at the smallest p >= 16
+    and at the largest p, their ratio, and MB sent per rank per step."""
+    lines = []
+    for label in sorted({r.label for r in runs}, key=runlog.sort_key):
+        by_p = {r.ranks: r for r in runs if r.label == label and r.ranks >= 16}
+        if len(by_p) < 2:
+            continue
+        lo, hi = by_p[min(by_p)], by_p[max(by_p)]
+        a, b = 1e3 * plot_scaling.per_step(lo)[1], 1e3 * plot_scaling.per_step(hi)[1]
+        ratio = f"{b / a:.2f}" if a > 0 else ("0/0 (fully overlapped)" if b == 0 else "inf")
+        lines.append(f"{label}: p={lo.ranks} {a:.3g} ms, p={hi.ranks} {b:.3g} ms, ratio {ratio}; "
+                     f"{mb_per_step(hi):.1f} MB/step")
+    return lines
+
+
 def claim_comm(studies):
     """O(1) communication per step for GossipGraD vs Theta(log p) for allreduce."""
+    smpi = smpi_comm(studies.get(SMPI_WEAK, []))
+    if smpi:
+        return "<br>".join(smpi), ("simulated P100/EDR fat tree, proxy ResNet-50, weak scaling (study "
+                                   f"{SMPI_WEAK}): communication time per step (/steps/comm_s, simulated) at the "
+                                   "smallest and largest p and t(max p)/t(min p); payload scaled 1/256 with the "
+                                   "bandwidths (paper/SMPI.md), so MB are 1/256 of the real ones")
     lines = []
     for algo in ("gossipgrad", "allreduce"):
         _, runs = pick(studies, ["scaling_real", "scaling_strong"], lambda r, a=algo: r.label == a and r.workers > 1)
@@ -178,7 +205,15 @@ def fmt_timing(found):
 
 
 def claim_efficiency(studies):
-    _, big = pick(studies, [], lambda r: r.ranks >= 64)
+    sim = [r for r in studies.get(SMPI_WEAK, []) if r.ranks == 128]
+    if sim:
+        cells = []
+        for r in sorted(sim, key=lambda r: runlog.sort_key(r.label)):
+            compute, comm, _ = plot_scaling.per_step(r)
+            cells.append(f"{r.label}: {100 * compute / (compute + comm):.1f}%")
+        return "; ".join(cells), (f"simulated 128 P100s on EDR (study {SMPI_WEAK}, proxy ResNet-50, batch 32 per "
+                                  "GPU): compute / (compute + comm) per step")
+    _, big = pick(studies, [], lambda r: r.ranks >= 64 and not r.config.get("name", "").startswith("smpi"))
     _, real = pick(studies, ["scaling_real"], lambda r: r.algorithm == "gossipgrad" and r.workers > 1)
     note = ""
     if real:
@@ -195,7 +230,20 @@ def claim_efficiency(studies):
     return "; ".join(cells), "compute / (compute + comm) per step"
 
 
+def smpi_accuracy(runs):
+    """gossipgrad vs allreduce final top-1 at each p of the SMPI real-math study."""
+    cells = []
+    for p in sorted({r.ranks for r in runs}):
+        at = {r.label: r for r in runs if r.ranks == p}
+        if "gossipgrad" in at and "allreduce" in at:
+            g, s = at["gossipgrad"], at["allreduce"]
+            cells.append(f"p={p}: {pct(g.final('top1'))} (averaged {pct(g.final('top1', 'averaged'))}) vs "
+                         f"{pct(s.final('top1'))}")
+    return cells
+
+
 def claim_accuracy(studies):
+    sim = smpi_accuracy(studies.get("smpi_accuracy", []))
     study, runs = pick(studies, ["p16_accuracy", "quick"], lambda r: r.algorithm in ("allreduce", "gossipgrad"))
     sgd = [r for r in runs if r.label == "allreduce"]
     gg = [r for r in runs if r.label == "gossipgrad" and any(s.ranks == r.ranks for s in sgd)]
@@ -206,7 +254,11 @@ def claim_accuracy(studies):
         s = next(s for s in sgd if s.ranks == r.ranks)
         cells.append(f"p={r.ranks}: gossipgrad {pct(r.final('top1'))} (averaged {pct(r.final('top1', 'averaged'))}) vs "
                      f"SGD {pct(s.final('top1'))}: {100 * (r.final('top1') - s.final('top1')):+.2f} points")
-    return "; ".join(cells), f"final test top-1, study {study}, {r.eval['epoch'][-1]:.0f} epochs"
+    how = f"final test top-1, study {study}, {r.eval['epoch'][-1]:.0f} epochs"
+    if sim:
+        cells.append("under SMPI, gossipgrad vs SGD: " + "; ".join(sim))
+        how += "; study smpi_accuracy (lenet, real math under SMPI, global batch fixed)"
+    return "; ".join(cells), how
 
 
 def claims(studies):
@@ -233,7 +285,8 @@ def draw(studies, results, out):
     for study, runs in studies.items():
         for module in FIGURES.get(study, ("plot_accuracy",)):
             paths = importlib.import_module(module).plot(runs, os.path.join(out, "figures"), f"{study}_")
-            drawn.setdefault(study, []).append(os.path.relpath(paths[0], out))
+            pngs = [p for p in paths if p.endswith(".png")] or paths[:1]
+            drawn.setdefault(study, []).extend(os.path.relpath(p, out) for p in pngs)
     return drawn
 
 

@@ -57,18 +57,33 @@ def table(series, ratio=None):
     return "\n".join(lines)
 
 
+MARKERS = "osD^vP*X"
+
+
+def p_axis(ax, series):
+    """log2 x axis labelled with the rank counts that were run."""
+    ps = sorted({x[0] for pts in series.values() for x in pts})
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(ps, [str(p) for p in ps], rotation=90 if len(ps) > 8 else 0)
+    ax.minorticks_off()
+    ax.set_xlabel("ranks p (one GPU each)")
+
+
 def draw(series, out, prefix, title):
     plt = style.plt
     style.setup()
     figs = []
+    # Series that coincide (e.g. two fully overlapped exchanges at 0 ms) stay visible: each label gets
+    # its own marker, drawn smaller the later it comes.
+    mark = {label: dict(marker=MARKERS[i % len(MARKERS)], markersize=8 - 1.2 * (i % 4))
+            for i, label in enumerate(series)}
     # 1. efficiency vs p
     fig, ax = plt.subplots(figsize=(5.2, 3.6))
     for label, pts in series.items():
         p = [x[0] for x in pts]
         eff = [100 * c / (c + m) if c + m > 0 else np.nan for _, c, m, _ in pts]
-        ax.plot(p, eff, "o-", color=style.color(label), label=label)
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("ranks p (one GPU each)")
+        ax.plot(p, eff, "-", color=style.color(label), label=label, **mark[label])
+    p_axis(ax, series)
     ax.set_ylabel("compute efficiency (%)")
     ax.set_ylim(0, 105)
     ax.set_title(f"{title}: compute / step time")
@@ -77,11 +92,11 @@ def draw(series, out, prefix, title):
     # 2. communication time per step vs p
     fig, ax = plt.subplots(figsize=(5.2, 3.6))
     for label, pts in series.items():
-        ax.plot([x[0] for x in pts], [1e3 * x[2] for x in pts], "o-", color=style.color(label), label=label)
-    ax.set_xscale("log", base=2)
+        ax.plot([x[0] for x in pts], [1e3 * x[2] for x in pts], "-", color=style.color(label), label=label,
+                clip_on=False, **mark[label])
+    p_axis(ax, series)
     ax.set_yscale("symlog", linthresh=1e-2)  # linear below 10 us, so a fully hidden exchange (0) shows
     ax.set_ylim(bottom=0)
-    ax.set_xlabel("ranks p (one GPU each)")
     ax.set_ylabel("communication time per step (ms)")
     ax.set_title(f"{title}: communication per step")
     ax.legend()
@@ -104,6 +119,12 @@ def draw(series, out, prefix, title):
     axes[0][0].legend()
     figs += style.save(fig, out, prefix + "scaling_breakdown")
     return figs
+
+
+def plot(runs, out, prefix):
+    """For paper/make_report.py: the three scaling figures of finished runs; returns the PNG paths."""
+    series = collect([r for r in runs if r.finished])
+    return [f for f in draw(series, out, prefix, prefix.rstrip("_") or "scaling") if f.endswith(".png")]
 
 
 def main(argv=None):

@@ -15,8 +15,8 @@ METRIC_GROUPS = ("rank0", "averaged", "replica_min", "replica_max")
 # Defaults of every algorithm option (algorithms/*.cpp); labels show only what differs from them.
 DEFAULTS = {
     "allreduce": {},
-    "gossip": {"exchange": "gradients", "timing": "sync"},
-    "gossipgrad": {"topology": "hypercube", "rotation": "shift", "exchange": "gradients",
+    "gossip": {"exchange": "parameters", "timing": "async"},
+    "gossipgrad": {"topology": "hypercube", "rotation": "shift", "exchange": "parameters",
                    "timing": "async", "shuffle": True},
     "ps": {"servers": 1, "mode": "sync", "staleness": 0},
 }
