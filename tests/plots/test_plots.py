@@ -67,6 +67,34 @@ class PlotScripts(unittest.TestCase):
         self.assertIn("INCOMPLETE", r.stdout)
         self.assertEqual(run(REPO / "plots" / "plot_consensus.py", d, "--out", self.root / "u").returncode, 0)
 
+    def test_scaling_figures_and_ratio(self):
+        out = self.root / "scaling"
+        r = run(REPO / "plots" / "plot_scaling.py", self.study, "--out", out, "--ratio", "2", "4")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for fig in ("efficiency", "comm", "breakdown"):
+            self.assertTrue((out / f"study_scaling_{fig}.png").is_file(), r.stdout)
+        # fake_runs: allreduce comm ~ 2 log2(p) ms, so t(4)/t(2) is about 2 (uniform noise of +-20%)
+        line = next(l for l in r.stdout.splitlines() if l.strip().startswith("allreduce ") and "=" in l)
+        self.assertAlmostEqual(float(line.split("=")[-1]), 2.0, delta=0.3)
+
+    def test_report_uses_the_simulated_studies(self):
+        results = self.root / "results"
+        for block, p in [({"name": "allreduce"}, 16), ({"name": "allreduce"}, 128), ({"name": "gossipgrad"}, 16),
+                         ({"name": "gossipgrad"}, 128)]:
+            d = results / "smpi_resnet50_weak" / f"{block['name']}_p{p}"
+            d.mkdir(parents=True)
+            fake_runs.write_run(d / "run.h5", block, p, steps=6, seed=p)
+        r = run(REPO / "paper" / "make_report.py", "--results", results, "--out", self.root / "report")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        md = (self.root / "report" / "REPORT.md").read_text()
+        row = next(l for l in md.splitlines() if l.startswith("| ~100% efficiency"))
+        self.assertIn("allreduce: ", row)
+        self.assertIn("gossipgrad: ", row)
+        comm = next(l for l in md.splitlines() if l.startswith("| O(1) communication"))
+        self.assertIn("p=16", comm)
+        self.assertIn("p=128", comm)
+        self.assertTrue((self.root / "report" / "figures" / "smpi_resnet50_weak_scaling_comm.png").is_file())
+
     def test_summarize_table(self):
         r = run(REPO / "scripts" / "summarize.py", self.study)
         self.assertEqual(r.returncode, 0, r.stderr)
