@@ -6,7 +6,11 @@ import re
 import sys
 from dataclasses import dataclass, field
 
-import h5py
+# A run that is still training holds its log open for writing; HDF5's file lock would then refuse every
+# reader. Reading without the lock sees the log as of its last flush (every evaluation), flagged as not
+# finished. Set before h5py loads the library.
+os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
+import h5py  # noqa: E402
 import numpy as np
 
 SCHEMA_VERSION = 1

@@ -95,6 +95,16 @@ class PlotScripts(unittest.TestCase):
         self.assertIn("p=128", comm)
         self.assertTrue((self.root / "report" / "figures" / "smpi_resnet50_weak_scaling_comm.png").is_file())
 
+    def test_run_still_being_written_is_read(self):
+        d = self.root / "writing"
+        d.mkdir()
+        fake_runs.write_run(d / "run.h5", {"name": "allreduce"}, 2, finished=False)
+        import h5py
+        with h5py.File(d / "run.h5", "a"):  # as gg_train holds it while training (file locking on)
+            r = run(REPO / "scripts" / "summarize.py", d)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("INCOMPLETE", r.stdout)
+
     def test_summarize_table(self):
         r = run(REPO / "scripts" / "summarize.py", self.study)
         self.assertEqual(r.returncode, 0, r.stderr)
