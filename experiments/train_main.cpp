@@ -5,6 +5,10 @@
 // Set-up happens in two phases, each closed by an agreement among all ranks, so that a bad input on
 // any rank ends every rank with exit code 2 and one message, never a hang. Errors during training
 // (which cannot be agreed on) abort the whole job.
+//   phase 1: config, the data's shape (file headers only), the model
+//   phase 2: optimizer, algorithm, then the data itself: a rank stores only what its role needs (its
+//            fixed partition with data.partition "fixed"; the test samples its evaluations use; a
+//            parameter server nothing), which keeps 128 simulated ranks in one SMPI process small.
 #include <omp.h>
 
 #include <cblas.h>
@@ -24,6 +28,7 @@
 #include "core/data/sampler.hpp"
 #include "core/model/model_builder.hpp"
 #include "core/optim/optimizer_config.hpp"
+#include "core/train/evaluator.hpp"
 #include "core/train/run_sink_factory.hpp"
 #include "core/train/trainer.hpp"
 #include "core/util/error.hpp"
@@ -59,6 +64,8 @@ Args parse_args(int argc, char** argv) {
 // Everything a run owns, built in phase 1 (local, no communication) and phase 2 (collective).
 struct Run {
   RunConfig cfg;
+  std::unique_ptr<DataSource> source;
+  DataInfo info;
   DatasetPair data;
   std::unique_ptr<Model> model;
   OptimizerConfig opt;
@@ -99,12 +106,27 @@ void phase1(Run& run, const Args& args, Communicator& world) {
   openblas_set_num_threads(run.cfg.train.threads);
   JsonReader root(run.cfg.resolved, "");
   auto data_cfg = root.object("data");
-  run.data = load_dataset(data_cfg);
+  run.source = std::make_unique<DataSource>(data_cfg);
+  run.info = run.source->info();
   const TrainOptions& t = run.cfg.train;
-  run.model = build_model(run.cfg.resolved.at("model"), "model", run.data.train.sample,
-                          run.data.train.num_classes, t.batch, t.bucket_kb * 1024);
+  run.model = build_model(run.cfg.resolved.at("model"), "model", run.info.sample, run.info.num_classes, t.batch,
+                          t.bucket_kb * 1024);
   run.model->init(t.seed);  // same seed everywhere: all replicas start identical
   if (world.rank() == 0 && !run.cfg.output.empty()) check_output_writable(run.cfg.output);
+}
+
+// What this worker stores of the data: its own partition of train under data.partition "fixed" (all
+// of train under "reshuffle", where the shard changes every epoch), and the test samples that its
+// evaluations use.
+DataKeep data_to_keep(const Run& run) {
+  const int workers = run.algorithm->num_workers(), me = run.algorithm->worker_index();
+  const std::uint64_t seed = run.cfg.train.seed;
+  const bool replicas = run.cfg.train.eval_replicas;
+  DataKeep keep;
+  if (run.source->partition() == Partition::Fixed)
+    keep.train = [=](std::int64_t n) { return ShardSampler::fixed_partition(n, workers, me, seed); };
+  keep.test = [=](std::int64_t n) { return Evaluator::samples_used(n, me, workers, replicas); };
+  return keep;
 }
 
 void phase2(Run& run, Communicator& world) {
@@ -115,9 +137,17 @@ void phase2(Run& run, Communicator& world) {
   auto algo_cfg = root.object("algorithm");
   run.algorithm = make_algorithm(algo_cfg, AlgorithmEnv{world, *run.model, *run.sgd, run.cfg.train.seed});
   run.opt.lr.apply_linear_scaling(run.cfg.train.batch * run.algorithm->num_workers());
-  if (run.algorithm->trains())  // rejects a batch larger than a worker's shard, before any step
-    ShardSampler(run.data.train.size(), run.algorithm->num_workers(), run.algorithm->worker_index(),
-                 run.cfg.train.batch, run.cfg.train.seed);
+  if (run.algorithm->trains()) {  // parameter servers touch no sample: they load nothing
+    run.data = run.source->load(data_to_keep(run));
+    const Dataset& train = run.data.train;
+    if (!(train.sample == run.info.sample) || train.num_classes != run.info.num_classes)
+      throw InputError(train.name + ": samples are " + train.sample.str() + " in " +
+                       std::to_string(train.num_classes) + " classes, but the header read first said " +
+                       run.info.sample.str() + " in " + std::to_string(run.info.num_classes));
+    // rejects a batch larger than a worker's shard, before any step
+    ShardSampler(train.samples(), run.algorithm->num_workers(), run.algorithm->worker_index(), run.cfg.train.batch,
+                 run.cfg.train.seed, true, run.data.partition);
+  }
   // Training ranks get their own communicator for evaluation and step gathering.
   run.workers = world.split(run.algorithm->trains() ? 0 : 1);
   if (world.rank() == 0 && !run.cfg.output.empty())
@@ -128,9 +158,12 @@ void print_header(const Run& run, Communicator& world) {
   const auto& t = run.cfg.train;
   std::printf("gg_train: run '%s' on %d rank(s) (%d worker(s)), algorithm %s\n", run.cfg.name.c_str(), world.size(),
               run.algorithm->num_workers(), run.algorithm->name().c_str());
-  std::printf("  data  %s: %lld train / %lld test samples of %s, %d classes\n", run.data.train.name.c_str(),
-              (long long)run.data.train.size(), (long long)run.data.test.size(), run.data.train.sample.str().c_str(),
-              run.data.train.num_classes);
+  const Dataset& train = run.data.train;
+  std::printf("  data  %s: %lld train / %lld test samples of %s, %d classes\n", train.name.c_str(),
+              (long long)train.samples(), (long long)run.data.test.samples(), train.sample.str().c_str(),
+              train.num_classes);
+  if (run.data.partition == Partition::Fixed)
+    std::printf("        partition fixed: each worker keeps its own %lld training samples\n", (long long)train.size());
   std::printf("  model %zu parameters in %zu layers, %.2f MFLOP/sample forward, %zu gradient buckets\n",
               run.model->num_params(), run.model->layers().size(), run.model->forward_flops_per_sample() / 1e6,
               run.model->buckets().size());
@@ -169,8 +202,8 @@ int main(int argc, char** argv) {
   if (leader && !args.quiet) print_header(run, world);
   TrainResult result;
   error = capture([&] {
-    Trainer trainer(run.cfg.train, world, *run.workers, run.data.train, run.data.test, *run.model, *run.sgd,
-                    *run.algorithm, run.opt.lr, run.sink.get());
+    Trainer trainer(run.cfg.train, world, *run.workers, run.data.train, run.data.test, run.data.partition,
+                    *run.model, *run.sgd, *run.algorithm, run.opt.lr, run.sink.get());
     result = trainer.run();
   });
   if (!error.empty()) {

@@ -13,6 +13,9 @@ with stdout and stderr in <results>/<study>/<run>/log.txt. Study file:
    "sweep": {"algorithm": [{"name": "allreduce"}, ...], "ranks": [2, 4, 8],
              "set": {"train.batch": [32, 64]},
              "global_batch": 256}}      optional, strong scaling: train.batch = 256 / workers
+Instead of "ranks", "workers": [16, 32] counts training ranks: a parameter server's server ranks come
+on top (ps with 1 server at 16 workers runs on 17 ranks), so every algorithm trains with the same
+workers, per-worker batch, global batch and steps per epoch. Its runs are named <algorithm>_w<workers>.
 Relative base paths are resolved against the study file's directory, then the repository root.
 Exit codes: 0 all runs succeeded, 1 some run failed, 2 invalid input."""
 import argparse
@@ -30,11 +33,15 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ALGORITHMS = ("allreduce", "gossip", "gossipgrad", "ps")
 STUDY_KEYS = ("name", "description", "base", "set", "sweep")
-SWEEP_KEYS = ("algorithm", "ranks", "set", "global_batch")
+SWEEP_KEYS = ("algorithm", "ranks", "workers", "set", "global_batch")
 
 
 class StudyError(Exception):
     pass
+
+
+class Workers(int):
+    """A swept count from sweep.workers: training ranks, not ranks (see ranks_of)."""
 
 
 def read_json(path):
@@ -105,10 +112,15 @@ def validate_study(doc, src):
         if block.get("name") not in ALGORITHMS:
             raise StudyError(f"{src}: sweep.algorithm[{i}].name: expected one of {', '.join(ALGORITHMS)}, "
                              f"got {json.dumps(block.get('name'))}")
-    ranks = nonempty_list(sweep.get("ranks", [1]), "sweep.ranks", src)
+    if "ranks" in sweep and "workers" in sweep:
+        raise StudyError(f"{src}: sweep: give \"ranks\" or \"workers\", not both")
+    key = "workers" if "workers" in sweep else "ranks"
+    ranks = nonempty_list(sweep.get(key, [1]), f"sweep.{key}", src)
     for i, r in enumerate(ranks):
         if isinstance(r, bool) or not isinstance(r, int) or r < 1:
-            raise StudyError(f"{src}: sweep.ranks[{i}]: expected a positive integer, got {json.dumps(r)}")
+            raise StudyError(f"{src}: sweep.{key}[{i}]: expected a positive integer, got {json.dumps(r)}")
+    if key == "workers":
+        ranks = [Workers(w) for w in ranks]
     sweep_set = sweep.get("set", {})
     if not isinstance(sweep_set, dict):
         raise StudyError(f"{src}: sweep.set: expected an object of key.path: [values]")
@@ -134,9 +146,19 @@ def validate_study(doc, src):
     return name, base, base_path, fixed, algorithms, ranks, sweep_set, global_batch
 
 
+def servers_of(algo):
+    """Ranks that do not train: a parameter server's servers."""
+    return int(algo.get("servers", 1)) if algo["name"] == "ps" else 0
+
+
 def workers_of(algo, ranks):
-    """Training ranks: a parameter server's server ranks do not train."""
-    return ranks - int(algo.get("servers", 1)) if algo["name"] == "ps" else ranks
+    """Training ranks of a run swept at `ranks` (a Workers count is training ranks already)."""
+    return int(ranks) if isinstance(ranks, Workers) else ranks - servers_of(algo)
+
+
+def ranks_of(algo, ranks):
+    """MPI ranks of a run swept at `ranks`: a Workers count plus the servers."""
+    return int(ranks) + servers_of(algo) if isinstance(ranks, Workers) else ranks
 
 
 def slug(value):
@@ -159,7 +181,7 @@ def expand(study_name, base_path, fixed, algorithms, ranks, sweep_set, results, 
     keys = list(sweep_set)
     runs = []
     for algo, p, values in itertools.product(algorithms, ranks, itertools.product(*sweep_set.values())):
-        name = "_".join([algorithm_slug(algo), f"p{p}"] +
+        name = "_".join([algorithm_slug(algo), f"w{p}" if isinstance(p, Workers) else f"p{p}"] +
                         [f"{k.split('.')[-1]}-{slug(v)}" for k, v in zip(keys, values)] +
                         ([f"gb{global_batch}"] if global_batch else []))
         out_dir = os.path.join(results, study_name, name)
@@ -172,7 +194,7 @@ def expand(study_name, base_path, fixed, algorithms, ranks, sweep_set, results, 
         for assignment in extra:
             args += ["--set", assignment]
         args += ["--set", f"output.path={os.path.join(out_dir, 'run.h5')}"]
-        runs.append({"name": name, "ranks": p, "out_dir": out_dir, "args": args})
+        runs.append({"name": name, "ranks": ranks_of(algo, p), "out_dir": out_dir, "args": args})
     names = [r["name"] for r in runs]
     dup = {n for n in names if names.count(n) > 1}
     if dup:

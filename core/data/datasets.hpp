@@ -8,21 +8,67 @@
 //                  (defaults [32,32,3], 10, 10000, 2000, 1, 1.0)
 //   "train_limit", "test_limit":   keep only the first K samples (quick tests)
 //   "normalize":   per-channel standardization with the train statistics (default true)
+//   "partition":   "reshuffle" (default) | "fixed": how the training set is split among workers, see
+//                  core/data/sampler.hpp. With "fixed" each rank stores only its own partition.
 // Unknown keys are errors (cfg.finish()), reported before any file is read.
+//
+// What a rank stores: load() keeps of each split only the samples a DataKeep names (the trainer's
+// main asks for its fixed partition, and for the test samples its evaluations use); the rest is decoded
+// and checked but dropped at once (IDX) or right after loading (CIFAR-10, synthetic). Normalization
+// statistics always come from the whole training split, so every rank applies the same.
+#include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/config/json_reader.hpp"
 #include "core/data/dataset.hpp"
 #include "core/data/normalize.hpp"
+#include "core/data/sampler.hpp"
 
 namespace gg {
 
 struct DatasetPair {
   Dataset train, test;
   Normalization norm;  // what was applied to both (empty if "normalize" is false)
+  Partition partition = Partition::Reshuffle;  // "partition": how the trainer splits train
 };
 
+// What load() stores of each split; an empty function keeps every sample.
+struct DataKeep {
+  KeepIds train, test;
+};
+
+// What a model needs to know before any sample is decoded.
+struct DataInfo {
+  Shape sample;  // {1, h, w, c}
+  int num_classes = 0;
+};
+
+struct DataKind;
+
+// A validated "data" config block.
+class DataSource {
+ public:
+  // Reads every key (unknown keys are errors); opens no file.
+  explicit DataSource(JsonReader& cfg);
+  const std::string& name() const { return name_; }
+  Partition partition() const { return partition_; }
+  // Sample shape and class count, from file headers at most (IDX: the training images header).
+  DataInfo info() const;
+  // Both splits (after the limits), storing only what `keep` names. Throws InputError for bad files.
+  DatasetPair load(const DataKeep& keep = {}) const;
+
+ private:
+  std::string name_;
+  Partition partition_ = Partition::Reshuffle;
+  std::int64_t train_limit_ = 0, test_limit_ = 0;
+  bool normalize_ = true;
+  std::shared_ptr<const DataKind> kind_;  // the reader of this dataset kind (datasets.cpp)
+};
+
+// DataSource(cfg).load(): every sample of both splits.
 DatasetPair load_dataset(JsonReader& cfg);
 
 // The names load_dataset accepts, in table order.

@@ -4,10 +4,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <memory>
 
 #include "core/util/error.hpp"
 
@@ -19,58 +17,67 @@ namespace {
   throw InputError(who + ": " + path + ": " + what);
 }
 
-struct FileCloser {
-  void operator()(std::FILE* f) const { std::fclose(f); }
-};
-
-std::vector<std::uint8_t> read_gzip(const std::string& path, const std::string& who) {
-  gzFile gz = gzopen(path.c_str(), "rb");
-  if (!gz) fail(who, path, std::string("cannot open: ") + std::strerror(errno));
-  gzbuffer(gz, 1 << 17);
-  std::vector<std::uint8_t> out;
-  std::size_t used = 0;
-  for (;;) {
-    if (out.size() - used < (1u << 20)) out.resize(std::max<std::size_t>(out.size() * 2, 1u << 22));
-    const int n = gzread(gz, out.data() + used, unsigned(std::min<std::size_t>(out.size() - used, 1u << 30)));
-    if (n <= 0) break;
-    used += std::size_t(n);
-  }
-  int err = Z_OK;
-  const char* msg = gzerror(gz, &err);
-  if (err != Z_OK) {  // Z_BUF_ERROR: the stream ends early; Z_DATA_ERROR: corrupt
-    const std::string what = std::string("truncated or corrupt gzip data (") + msg + ") after " +
-                             std::to_string(used) + " uncompressed bytes";
-    gzclose_r(gz);
-    fail(who, path, what);
-  }
-  gzclose_r(gz);
-  out.resize(used);
-  out.shrink_to_fit();
-  return out;
-}
-
 }  // namespace
 
-std::vector<std::uint8_t> read_file_bytes(const std::string& path, const std::string& who) {
+void ByteReader::Closer::operator()(std::FILE* f) const { std::fclose(f); }
+
+ByteReader::ByteReader(const std::string& path, const std::string& who) : path_(path), who_(who) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) fail(who, path, "file not found");
   if (std::filesystem::is_directory(path, ec)) fail(who, path, "is a directory, not a file");
-  std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
-  if (!f) fail(who, path, std::string("cannot open: ") + std::strerror(errno));
+  plain_.reset(std::fopen(path.c_str(), "rb"));
+  if (!plain_) fail(who, path, std::string("cannot open: ") + std::strerror(errno));
   unsigned char magic[2] = {0, 0};
-  const std::size_t got = std::fread(magic, 1, 2, f.get());
+  const std::size_t got = std::fread(magic, 1, 2, plain_.get());
   if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
-    f.reset();
-    return read_gzip(path, who);
+    plain_.reset();
+    gz_ = gzopen(path.c_str(), "rb");
+    if (!gz_) fail(who, path, std::string("cannot open: ") + std::strerror(errno));
+    gzbuffer(gz_, 1 << 17);
+  } else {
+    std::rewind(plain_.get());
   }
-  // Plain file: size it, then read it in one go.
-  if (std::fseek(f.get(), 0, SEEK_END) != 0) fail(who, path, "cannot seek (not a regular file?)");
-  const long size = std::ftell(f.get());
-  if (size < 0) fail(who, path, "cannot determine size");
-  std::rewind(f.get());
-  std::vector<std::uint8_t> out(std::size_t(size), 0);
-  if (size > 0 && std::fread(out.data(), 1, out.size(), f.get()) != out.size())
-    fail(who, path, std::string("read error: ") + std::strerror(errno));
+}
+
+ByteReader::~ByteReader() {
+  if (gz_) gzclose_r(gz_);
+}
+
+std::size_t ByteReader::read(std::uint8_t* dst, std::size_t n) {
+  std::size_t done = 0;
+  if (plain_) {
+    done = std::fread(dst, 1, n, plain_.get());
+    if (done < n && std::ferror(plain_.get())) fail(who_, path_, std::string("read error: ") + std::strerror(errno));
+  } else {
+    while (done < n) {
+      const int got = gzread(gz_, dst + done, unsigned(std::min<std::size_t>(n - done, 1u << 30)));
+      if (got <= 0) break;
+      done += std::size_t(got);
+    }
+    if (done < n) {  // the end, or an error: Z_BUF_ERROR = the stream ends early, Z_DATA_ERROR = corrupt
+      int err = Z_OK;
+      const char* msg = gzerror(gz_, &err);
+      if (err != Z_OK)
+        fail(who_, path_, std::string("truncated or corrupt gzip data (") + msg + ") after " +
+                              std::to_string(delivered_ + done) + " uncompressed bytes");
+    }
+  }
+  delivered_ += done;
+  return done;
+}
+
+std::uint64_t ByteReader::skip_rest() {
+  std::vector<std::uint8_t> buf(1 << 16);
+  std::uint64_t n = 0;
+  for (std::size_t got; (got = read(buf.data(), buf.size())) > 0;) n += got;
+  return n;
+}
+
+std::vector<std::uint8_t> read_file_bytes(const std::string& path, const std::string& who) {
+  ByteReader in(path, who);
+  std::vector<std::uint8_t> out, chunk(std::size_t(1) << 20);
+  for (std::size_t got; (got = in.read(chunk.data(), chunk.size())) > 0;)
+    out.insert(out.end(), chunk.begin(), chunk.begin() + std::ptrdiff_t(got));
   return out;
 }
 

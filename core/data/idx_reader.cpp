@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <stdexcept>
 
 #include "core/data/file_bytes.hpp"
 #include "core/util/error.hpp"
@@ -13,6 +14,7 @@ namespace {
 constexpr std::uint32_t kImagesMagic = 0x00000803;  // unsigned byte, 3 dimensions
 constexpr std::uint32_t kLabelsMagic = 0x00000801;  // unsigned byte, 1 dimension
 constexpr std::uint32_t kMaxSide = 4096;            // larger images are surely a corrupt header
+constexpr std::size_t kImagesHeader = 16, kLabelsHeader = 8;
 
 std::uint32_t be32(const std::uint8_t* p) {
   return std::uint32_t(p[0]) << 24 | std::uint32_t(p[1]) << 16 | std::uint32_t(p[2]) << 8 | p[3];
@@ -25,12 +27,12 @@ std::string hex(std::uint32_t v) {
 }
 
 // Checks the header's magic; the hint names the other IDX kind when files were swapped.
-void check_magic(const std::vector<std::uint8_t>& bytes, std::size_t header, std::uint32_t want,
+void check_magic(const std::uint8_t* bytes, std::size_t size, std::size_t header, std::uint32_t want,
                  const char* kind, const std::string& where) {
-  if (bytes.size() < header)
-    throw InputError(where + ": truncated: " + std::to_string(bytes.size()) + " bytes, shorter than the " +
+  if (size < header)
+    throw InputError(where + ": truncated: " + std::to_string(size) + " bytes, shorter than the " +
                      std::to_string(header) + "-byte IDX " + kind + " header");
-  const std::uint32_t magic = be32(bytes.data());
+  const std::uint32_t magic = be32(bytes);
   if (magic == want) return;
   std::string hint;
   if (magic == kImagesMagic) hint = " (this is an IDX images file)";
@@ -40,7 +42,7 @@ void check_magic(const std::vector<std::uint8_t>& bytes, std::size_t header, std
 }
 
 // Payload size must match the header exactly.
-void check_payload(std::size_t have, std::uint64_t want, const std::string& where, const std::string& what,
+void check_payload(std::uint64_t have, std::uint64_t want, const std::string& where, const std::string& what,
                    const char* unit) {
   if (have < want)
     throw InputError(where + ": truncated: header says " + what + " but file holds " +
@@ -50,53 +52,104 @@ void check_payload(std::size_t have, std::uint64_t want, const std::string& wher
                      what + " the header announces");
 }
 
+// Reads and checks an images header from `in`.
+IdxImagesHeader images_header(ByteReader& in, const std::string& where) {
+  std::uint8_t h[kImagesHeader];
+  const std::size_t got = in.read(h, kImagesHeader);
+  check_magic(h, got, kImagesHeader, kImagesMagic, "images", where);
+  const std::uint32_t count = be32(h + 4), rows = be32(h + 8), cols = be32(h + 12);
+  if (count == 0) throw InputError(where + ": header says the file holds 0 images");
+  if (rows == 0 || cols == 0 || rows > kMaxSide || cols > kMaxSide)
+    throw InputError(where + ": implausible image size " + std::to_string(rows) + "x" + std::to_string(cols) +
+                     " in the header (expected 1.." + std::to_string(kMaxSide) + ")");
+  return {std::int64_t(count), int(rows), int(cols)};
+}
+
+// The ids to store of n samples: `keep`'s answer, checked (a bad answer is a caller bug).
+std::vector<std::int64_t> kept_ids(const KeepIds& keep, std::int64_t n, const std::string& name) {
+  std::vector<std::int64_t> ids = keep(n);
+  for (std::size_t k = 0; k < ids.size(); ++k)
+    if (ids[k] < 0 || ids[k] >= n || (k > 0 && ids[k] <= ids[k - 1]))
+      throw std::out_of_range(name + ": samples to keep must be ascending ids in [0, " + std::to_string(n) +
+                              "), got " + std::to_string(ids[k]) + " at position " + std::to_string(k));
+  return ids;
+}
+
 }  // namespace
 
+IdxImagesHeader read_idx_images_header(const std::string& images_path, const std::string& name) {
+  ByteReader in(images_path, name);
+  return images_header(in, name + ": " + images_path);
+}
+
 Dataset load_idx(const std::string& images_path, const std::string& labels_path, std::string name,
-                 int max_classes) {
+                 int max_classes, const IdxOptions& options) {
   const std::string img_where = name + ": " + images_path;
   const std::string lbl_where = name + ": " + labels_path;
 
-  // Images.
-  const std::vector<std::uint8_t> img = read_file_bytes(images_path, name);
-  check_magic(img, 16, kImagesMagic, "images", img_where);
-  const std::uint32_t count = be32(&img[4]), rows = be32(&img[8]), cols = be32(&img[12]);
-  if (count == 0) throw InputError(img_where + ": header says the file holds 0 images");
-  if (rows == 0 || cols == 0 || rows > kMaxSide || cols > kMaxSide)
-    throw InputError(img_where + ": implausible image size " + std::to_string(rows) + "x" +
-                     std::to_string(cols) + " in the header (expected 1.." + std::to_string(kMaxSide) + ")");
-  const std::uint64_t pixels = std::uint64_t(count) * rows * cols;
-  check_payload(img.size() - 16, pixels, img_where,
-                std::to_string(count) + " images of " + std::to_string(rows) + "x" + std::to_string(cols),
-                "pixel");
-
-  // Labels.
-  const std::vector<std::uint8_t> lbl = read_file_bytes(labels_path, name);
-  check_magic(lbl, 8, kLabelsMagic, "labels", lbl_where);
-  const std::uint32_t nlabels = be32(&lbl[4]);
-  check_payload(lbl.size() - 8, nlabels, lbl_where, std::to_string(nlabels) + " labels", "label");
-  if (nlabels != count)
-    throw InputError(name + ": " + images_path + " holds " + std::to_string(count) + " images but " +
-                     labels_path + " holds " + std::to_string(nlabels) + " labels");
+  // Images: the header, then the pixels as they stream in. Samples [0, n) form the data set; of those,
+  // `keep` are stored and all feed the moments. The rest of the file is only counted.
+  ByteReader img(images_path, name);
+  const IdxImagesHeader hdr = images_header(img, img_where);
+  const std::size_t per = std::size_t(hdr.rows) * std::size_t(hdr.cols);
+  const std::uint64_t pixels = std::uint64_t(hdr.count) * per;
+  const std::int64_t n = std::min(hdr.count, std::max<std::int64_t>(options.limit, 0));
+  std::vector<std::int64_t> keep = options.keep ? kept_ids(options.keep, n, name) : std::vector<std::int64_t>{};
+  const bool all = !options.keep || std::int64_t(keep.size()) == n;
+  const std::size_t stored = all ? std::size_t(n) : keep.size();
 
   Dataset ds;
-  ds.name = std::move(name);
-  ds.sample = Shape{1, int(rows), int(cols), 1};
-  ds.labels.resize(count);
+  ds.sample = Shape{1, hdr.rows, hdr.cols, 1};
+  ds.images.resize(stored * per);
+  std::vector<float> scratch(options.moments && !all ? per : 0);  // a sample that feeds the moments only
+  const std::int64_t chunk = std::max<std::int64_t>(1, std::int64_t(1 << 20) / std::int64_t(per));
+  std::vector<std::uint8_t> buf(std::size_t(std::min(chunk, std::max<std::int64_t>(n, 1))) * per);
+  std::size_t row = 0;
+  for (std::int64_t s = 0; s < n;) {
+    const std::int64_t want = std::min<std::int64_t>(std::int64_t(buf.size() / per), n - s);
+    const std::size_t got = img.read(buf.data(), std::size_t(want) * per);
+    const std::int64_t whole = std::int64_t(got / per);
+    for (std::int64_t j = 0; j < whole; ++j, ++s) {
+      const bool store = all || (row < keep.size() && keep[row] == s);
+      if (!store && !options.moments) continue;
+      float* dst = store ? ds.images.data() + row * per : scratch.data();
+      const std::uint8_t* src = buf.data() + std::size_t(j) * per;
+      for (std::size_t k = 0; k < per; ++k) dst[k] = float(src[k]) * (1.0f / 255.0f);
+      if (options.moments) options.moments->add(dst, per);
+      row += store;
+    }
+    if (got < std::size_t(want) * per) break;  // truncated: reported just below
+  }
+  img.skip_rest();
+  check_payload(img.delivered() - kImagesHeader, pixels, img_where,
+                std::to_string(hdr.count) + " images of " + std::to_string(hdr.rows) + "x" +
+                    std::to_string(hdr.cols),
+                "pixel");
+
+  // Labels (small: read whole).
+  const std::vector<std::uint8_t> lbl = read_file_bytes(labels_path, name);
+  check_magic(lbl.data(), lbl.size(), kLabelsHeader, kLabelsMagic, "labels", lbl_where);
+  const std::uint32_t nlabels = be32(&lbl[4]);
+  check_payload(lbl.size() - kLabelsHeader, nlabels, lbl_where, std::to_string(nlabels) + " labels", "label");
+  if (std::int64_t(nlabels) != hdr.count)
+    throw InputError(name + ": " + images_path + " holds " + std::to_string(hdr.count) + " images but " +
+                     labels_path + " holds " + std::to_string(nlabels) + " labels");
   int max_label = 0;
-  for (std::uint32_t i = 0; i < count; ++i) {
-    const int l = lbl[8 + i];
+  for (std::uint32_t i = 0; i < nlabels; ++i) {
+    const int l = lbl[kLabelsHeader + i];
     if (l >= max_classes)
       throw InputError(lbl_where + ": label " + std::to_string(l) + " of sample " + std::to_string(i) +
                        " is out of range [0, " + std::to_string(max_classes) + ")");
-    ds.labels[i] = l;
     max_label = std::max(max_label, l);
   }
   ds.num_classes = std::max(max_label + 1, std::min(10, max_classes));
-
-  ds.images.resize(pixels);
-  const std::uint8_t* src = img.data() + 16;
-  for (std::uint64_t i = 0; i < pixels; ++i) ds.images[i] = float(src[i]) * (1.0f / 255.0f);
+  ds.labels.resize(stored);
+  for (std::size_t r = 0; r < stored; ++r) ds.labels[r] = lbl[kLabelsHeader + std::size_t(all ? std::int64_t(r) : keep[r])];
+  if (!all) {  // the data set is samples [0, n); this rank stores the `keep` ones
+    ds.total = n;
+    ds.ids = std::move(keep);
+  }
+  ds.name = std::move(name);
   return ds;
 }
 

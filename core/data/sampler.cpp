@@ -8,45 +8,99 @@
 
 namespace gg {
 
+namespace {
+
+// Random streams: the reshuffle permutations use seed_of(seed, epoch) (c = 0), the fixed partition
+// seed_of(seed, 0, 1), the fixed per-epoch orders seed_of(seed, epoch, 2 + worker).
+constexpr std::uint64_t kPartitionStream = 1, kOrderStream = 2;
+
+void fisher_yates(std::vector<std::int64_t>& v, std::uint64_t seed) {
+  Rng rng(seed);
+  for (std::int64_t i = std::int64_t(v.size()) - 1; i > 0; --i)
+    std::swap(v[std::size_t(i)], v[rng.below(std::uint64_t(i) + 1)]);
+}
+
+[[noreturn]] void fail(const std::string& what) { throw InputError("sampler: " + what); }
+
+// Throws InputError unless p >= 1 and r in [0, p).
+void check_worker(int workers, int worker) {
+  if (workers < 1) fail("number of workers must be >= 1, got " + std::to_string(workers));
+  if (worker < 0 || worker >= workers)
+    fail("worker index " + std::to_string(worker) + " is out of range [0, " + std::to_string(workers) + ")");
+}
+
+void check_size(std::int64_t n) {
+  if (n < 0) fail("dataset size must be >= 0, got " + std::to_string(n));
+}
+
+std::string split_text(std::int64_t n, int workers) {
+  return "(" + std::to_string(n) + " samples over " + std::to_string(workers) + " workers)";
+}
+
+}  // namespace
+
+Partition parse_partition(const std::string& text, const std::string& path) {
+  if (text == "reshuffle") return Partition::Reshuffle;
+  if (text == "fixed") return Partition::Fixed;
+  throw InputError("config: '" + path + "' must be one of {reshuffle, fixed}, got \"" + text + "\"");
+}
+
+std::vector<std::int64_t> ShardSampler::fixed_partition(std::int64_t dataset_size, int num_workers, int worker,
+                                                        std::uint64_t seed) {
+  check_worker(num_workers, worker);
+  check_size(dataset_size);
+  const std::int64_t s = dataset_size / num_workers;
+  std::vector<std::int64_t> perm(static_cast<std::size_t>(dataset_size));
+  std::iota(perm.begin(), perm.end(), std::int64_t(0));
+  fisher_yates(perm, seed_of(seed, 0, kPartitionStream));
+  std::vector<std::int64_t> mine(perm.begin() + std::ptrdiff_t(worker) * s,
+                                 perm.begin() + std::ptrdiff_t(worker + 1) * s);
+  std::sort(mine.begin(), mine.end());
+  return mine;
+}
+
 ShardSampler::ShardSampler(std::int64_t dataset_size, int num_workers, int worker, int batch,
-                           std::uint64_t seed, bool drop_last)
+                           std::uint64_t seed, bool drop_last, Partition partition)
     : n_(dataset_size), workers_(num_workers), worker_(worker), batch_(batch), seed_(seed),
-      drop_last_(drop_last) {
-  const std::string who = "sampler: ";
-  if (num_workers < 1) throw InputError(who + "number of workers must be >= 1, got " + std::to_string(num_workers));
-  if (worker < 0 || worker >= num_workers)
-    throw InputError(who + "worker index " + std::to_string(worker) + " is out of range [0, " +
-                     std::to_string(num_workers) + ")");
-  if (batch < 1) throw InputError(who + "batch size must be >= 1, got " + std::to_string(batch));
-  if (dataset_size < 0) throw InputError(who + "dataset size must be >= 0, got " + std::to_string(dataset_size));
+      drop_last_(drop_last), partition_(partition) {
+  check_worker(num_workers, worker);
+  if (batch < 1) fail("batch size must be >= 1, got " + std::to_string(batch));
+  check_size(dataset_size);
   shard_ = n_ / workers_;
-  const std::string split = "(" + std::to_string(n_) + " samples over " + std::to_string(workers_) + " workers)";
-  if (shard_ == 0)
-    throw InputError(who + "every worker's shard is empty " + split);
+  if (shard_ == 0) fail("every worker's shard is empty " + split_text(n_, workers_));
   if (batch_ > shard_)
-    throw InputError(who + "batch " + std::to_string(batch_) + " is larger than the " + std::to_string(shard_) +
-                     " samples of worker " + std::to_string(worker_) + "'s shard " + split);
+    fail("batch " + std::to_string(batch_) + " is larger than the " + std::to_string(shard_) + " samples of worker " +
+         std::to_string(worker_) + "'s shard " + split_text(n_, workers_));
   steps_ = drop_last_ ? shard_ / batch_ : (shard_ + batch_ - 1) / batch_;
-  perm_.resize(std::size_t(n_));
+  if (partition_ == Partition::Fixed) {
+    owned_ = fixed_partition(n_, workers_, worker_, seed_);
+    perm_.resize(owned_.size());
+  } else {
+    perm_.resize(std::size_t(n_));
+  }
   reset(0);
 }
 
 void ShardSampler::reset(std::int64_t epoch) {
   epoch_ = epoch;
   step_ = 0;
-  // Fisher-Yates from a fresh generator per epoch: the same on every worker, independent of history.
-  std::iota(perm_.begin(), perm_.end(), std::int64_t(0));
-  Rng rng(seed_of(seed_, std::uint64_t(epoch)));
-  for (std::int64_t i = n_ - 1; i > 0; --i) std::swap(perm_[std::size_t(i)], perm_[rng.below(std::uint64_t(i) + 1)]);
+  // Fisher-Yates from a fresh generator per epoch: independent of history.
+  if (partition_ == Partition::Fixed) {  // this worker's own order of its partition
+    std::copy(owned_.begin(), owned_.end(), perm_.begin());
+    fisher_yates(perm_, seed_of(seed_, std::uint64_t(epoch), kOrderStream + std::uint64_t(worker_)));
+  } else {  // the same on every worker
+    std::iota(perm_.begin(), perm_.end(), std::int64_t(0));
+    fisher_yates(perm_, seed_of(seed_, std::uint64_t(epoch)));
+  }
 }
 
 void ShardSampler::next(const Dataset& ds, Batch& out) {
-  if (ds.size() != n_)
+  if (ds.samples() != n_)
     throw InputError("sampler: built for " + std::to_string(n_) + " samples but dataset " + ds.name + " has " +
-                     std::to_string(ds.size()));
+                     std::to_string(ds.samples()));
   const std::int64_t begin = step_ * batch_;
   const int n = int(std::min<std::int64_t>(batch_, shard_ - begin));
-  ds.gather(perm_.data() + std::size_t(worker_) * shard_ + begin, n, out);
+  ds.gather(shard().data() + begin, n, out);
   if (++step_ == steps_) reset(epoch_ + 1);  // roll over now, so epoch() names the next batch's epoch
 }
 

@@ -1,8 +1,16 @@
 #pragma once
-// Data-parallel sampling: every epoch all workers draw the same permutation of [0, N) (seeded by
-// (seed, epoch), so no communication is needed to agree on it), worker r takes the contiguous shard
-// perm[r*S, (r+1)*S) with S = N / p (the remainder is left out this epoch), and serves it in batches
-// of b. The permutation buffer is allocated once; next() allocates nothing once `out` has grown to
+// Data-parallel sampling over N samples, p workers, batch b, shard size S = N / p (the remainder
+// N - p*S is left out). Two ways to split the data (config "data.partition"):
+//   reshuffle (default): every epoch all workers draw the same permutation of [0, N) (seeded by
+//     (seed, epoch), so no communication is needed to agree on it) and worker r takes the contiguous
+//     shard perm[r*S, (r+1)*S): over the epochs every worker sees all of the data.
+//   fixed (the GossipGraD paper's setting): the data set is partitioned once, by one permutation of
+//     [0, N) seeded by the seed alone; worker r owns perm[r*S, (r+1)*S) for the whole run and each
+//     epoch serves it in a fresh order seeded by (seed, epoch, r). A worker then needs only its own
+//     partition in memory (see fixed_partition); mixing data across workers is left to the
+//     algorithm (gossipgrad's sample shuffle).
+// Either way the shards of one epoch are disjoint, every worker serves S samples, and each is served
+// in batches of b. The id buffer is allocated once; next() allocates nothing once `out` has grown to
 // its batch size.
 #include <cstdint>
 #include <span>
@@ -13,11 +21,20 @@
 
 namespace gg {
 
+enum class Partition { Reshuffle, Fixed };
+// "reshuffle" | "fixed"; throws InputError naming `path` otherwise.
+Partition parse_partition(const std::string& text, const std::string& path);
+
 class ShardSampler {
  public:
   // Throws InputError if p < 1, r not in [0, p), b < 1, or b exceeds the shard size S.
   ShardSampler(std::int64_t dataset_size, int num_workers, int worker, int batch, std::uint64_t seed,
-               bool drop_last = true);
+               bool drop_last = true, Partition partition = Partition::Reshuffle);
+
+  // The sample ids worker `worker` owns under Partition::Fixed, ascending (what it must store); S of
+  // them, none if S = 0. Throws InputError if p < 1, r not in [0, p) or the size is negative.
+  static std::vector<std::int64_t> fixed_partition(std::int64_t dataset_size, int num_workers, int worker,
+                                                   std::uint64_t seed);
 
   // Batches per epoch: S / b, rounded up if !drop_last.
   std::int64_t steps_per_epoch() const { return steps_; }
@@ -30,9 +47,14 @@ class ShardSampler {
   void reset(std::int64_t epoch);
 
   std::int64_t shard_size() const { return shard_; }
+  Partition partition() const { return partition_; }
   // This worker's sample ids for the current epoch, in serving order.
-  std::span<const std::int64_t> shard() const { return {perm_.data() + std::size_t(worker_) * shard_, std::size_t(shard_)}; }
-  // The whole permutation of the current epoch (identical on every worker).
+  std::span<const std::int64_t> shard() const {
+    return {perm_.data() + (partition_ == Partition::Reshuffle ? std::size_t(worker_) * shard_ : 0),
+            std::size_t(shard_)};
+  }
+  // Reshuffle: the whole permutation of the current epoch (identical on every worker).
+  // Fixed: this worker's partition in the current epoch's serving order.
   const std::vector<std::int64_t>& permutation() const { return perm_; }
 
  private:
@@ -40,7 +62,9 @@ class ShardSampler {
   int workers_, worker_, batch_;
   std::uint64_t seed_;
   bool drop_last_;
-  std::vector<std::int64_t> perm_;  // [N]
+  Partition partition_;
+  std::vector<std::int64_t> owned_;  // fixed: this worker's partition, ascending [S]
+  std::vector<std::int64_t> perm_;   // reshuffle: [N]; fixed: [S]
 };
 
 }  // namespace gg

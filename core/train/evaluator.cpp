@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <utility>
 
 #include "core/layers/softmax_xent.hpp"
 
@@ -31,6 +32,22 @@ Evaluator::Evaluator(Communicator& workers, Model& model, const Dataset& test, b
     : comm_(workers), model_(model), test_(test), eval_replicas_(eval_replicas),
       mean_(model.num_params()), backup_(model.num_params()) {}
 
+namespace {
+
+// Worker me's share of the averaged model's evaluation: [lo, hi) of n.
+std::pair<std::int64_t, std::int64_t> averaged_slice(std::int64_t n, int me, int p) {
+  return {n * me / p, n * (me + 1) / p};
+}
+
+}  // namespace
+
+std::vector<std::int64_t> Evaluator::samples_used(std::int64_t n, int me, int p, bool eval_replicas) {
+  auto [lo, hi] = eval_replicas || me == 0 ? std::pair<std::int64_t, std::int64_t>{0, n} : averaged_slice(n, me, p);
+  std::vector<std::int64_t> ids(std::size_t(hi - lo));
+  std::iota(ids.begin(), ids.end(), lo);
+  return ids;
+}
+
 Metrics Evaluator::to_metrics(const EvalSums& s) const {
   const double n = std::max(1.0, s.count);
   return {s.loss / n, s.top1 / n, s.top5 / n};
@@ -39,7 +56,7 @@ Metrics Evaluator::to_metrics(const EvalSums& s) const {
 EvalRecord Evaluator::run() {
   EvalRecord r;
   const int p = comm_.size(), me = comm_.rank();
-  const std::int64_t n = test_.size();
+  const std::int64_t n = test_.samples();
   auto params = model_.params();
 
   // Each replica on the full test set (or only worker 0's, when eval_replicas is off).
@@ -78,7 +95,7 @@ EvalRecord Evaluator::run() {
   // Evaluate the average, each worker on its slice of the test set, then sum.
   std::copy(params.begin(), params.end(), backup_.begin());
   std::copy(mean_.begin(), mean_.end(), params.begin());
-  const std::int64_t lo = n * me / p, hi = n * (me + 1) / p;
+  const auto [lo, hi] = averaged_slice(n, me, p);
   const EvalSums s = evaluate_range(model_, test_, lo, hi, scratch_);
   std::copy(backup_.begin(), backup_.end(), params.begin());
   std::vector<double> sums{s.loss, s.top1, s.top5, s.count};

@@ -13,9 +13,9 @@
 namespace gg {
 
 Trainer::Trainer(const TrainOptions& opt, Communicator& comm, Communicator& workers, const Dataset& train,
-                 const Dataset& test, Model& model, Sgd& optimizer, Algorithm& algorithm, LrSchedule lr,
-                 RunSink* sink)
-    : opt_(opt), comm_(comm), workers_(workers), train_(train), test_(test), model_(model),
+                 const Dataset& test, Partition partition, Model& model, Sgd& optimizer, Algorithm& algorithm,
+                 LrSchedule lr, RunSink* sink)
+    : opt_(opt), comm_(comm), workers_(workers), train_(train), test_(test), partition_(partition), model_(model),
       optimizer_(optimizer), algo_(algorithm), lr_(std::move(lr)), sink_(sink) {}
 
 void Trainer::flush_steps() {
@@ -44,7 +44,7 @@ TrainResult Trainer::run() {
     return result;
   }
   const int workers = algo_.num_workers();
-  ShardSampler sampler(train_.size(), workers, algo_.worker_index(), opt_.batch, opt_.seed);
+  ShardSampler sampler(train_.samples(), workers, algo_.worker_index(), opt_.batch, opt_.seed, true, partition_);
   const std::int64_t per_epoch = sampler.steps_per_epoch();
   const std::int64_t total = opt_.max_steps > 0 ? opt_.max_steps : opt_.epochs * per_epoch;
   // Evaluations at every 1/evals_per_epoch of an epoch (rounded to whole steps) and after the last step.

@@ -10,6 +10,7 @@
 #include "algorithms/algorithm.hpp"
 #include "core/config/run_config.hpp"
 #include "core/data/dataset.hpp"
+#include "core/data/sampler.hpp"
 #include "core/optim/lr_schedule.hpp"
 #include "core/train/records.hpp"
 
@@ -25,10 +26,13 @@ struct TrainResult {
 class Trainer {
  public:
   // comm spans all ranks; workers spans the training ranks (== comm when there are no servers).
-  // sink may be null; it is only called on rank 0 of comm, which must be a worker.
+  // partition: how the sampler splits train among workers; with Partition::Fixed, train need only
+  // store this worker's partition (ShardSampler::fixed_partition), and test, on any partition, only
+  // what Evaluator::samples_used names. sink may be null; it is only called on rank 0 of comm, which
+  // must be a worker.
   Trainer(const TrainOptions& opt, Communicator& comm, Communicator& workers, const Dataset& train,
-          const Dataset& test, Model& model, Sgd& optimizer, Algorithm& algorithm, LrSchedule lr,
-          RunSink* sink);
+          const Dataset& test, Partition partition, Model& model, Sgd& optimizer, Algorithm& algorithm,
+          LrSchedule lr, RunSink* sink);
   TrainResult run();
 
  private:
@@ -38,6 +42,7 @@ class Trainer {
   Communicator& workers_;
   const Dataset& train_;
   const Dataset& test_;
+  Partition partition_;
   Model& model_;
   Sgd& optimizer_;
   Algorithm& algo_;

@@ -58,6 +58,25 @@ class RunStudy(unittest.TestCase):
         self.assert_bad({"name": "x", "base": "missing.json"}, "base", "not found")
         self.assert_bad({"name": "x", "base": base, "set": {"output.path": "a"}}, "chosen by the runner")
         self.assert_bad({"name": "x", "base": base, "sweep": {"ranks": [4], "global_batch": 102}}, "does not divide")
+        self.assert_bad({"name": "x", "base": base, "sweep": {"ranks": [4], "workers": [4]}}, "not both")
+        self.assert_bad({"name": "x", "base": base, "sweep": {"workers": [0]}}, "sweep.workers[0]", "positive integer")
+
+    def test_workers_sweep_adds_server_ranks_and_keeps_the_global_batch(self):
+        doc = {"name": "w", "base": str(self.config),
+               "sweep": {"algorithm": [{"name": "allreduce"}, {"name": "ps"}, {"name": "ps", "servers": 2}],
+                         "workers": [4, 16], "global_batch": 64}}
+        r = self.runner(self.study(doc), "--dry-run")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.strip().splitlines()
+        self.assertEqual(len(lines), 6)
+        def line(name):
+            [l] = [l for l in lines if f"/{name}/run.h5" in l]
+            return l
+        self.assertIn("-np 4 ", line("allreduce_w4_gb64"))
+        self.assertIn("-np 5 ", line("ps_w4_gb64"))
+        self.assertIn("-np 18 ", line("ps_servers-2_w16_gb64"))
+        for name, batch in (("allreduce_w4_gb64", 16), ("ps_w4_gb64", 16), ("ps_servers-2_w16_gb64", 4)):
+            self.assertIn(f"--set train.batch={batch} ", line(name))
 
     def test_expansion_and_launcher_flags(self):
         doc = {"name": "s", "base": str(self.config), "set": {"train.epochs": 2},
