@@ -24,25 +24,18 @@
 #include "core/train/evaluator.hpp"
 #include "core/util/error.hpp"
 #include "core/util/rng.hpp"
+#include "tests/unit/data_test_util.hpp"
 
 namespace gg {
 namespace {
 
 using Ids = std::vector<std::int64_t>;
-using Bytes = std::vector<std::uint8_t>;
+using test::Bytes;
+using test::indexed;
+using test::put_be32;
+using test::TempDir;
+using test::write;
 
-// Sample i: label i % 10, every pixel i (ids can be read back from a batch).
-Dataset indexed(std::int64_t n) {
-  Dataset ds;
-  ds.name = "indexed";
-  ds.sample = Shape{1, 2, 2, 1};
-  ds.num_classes = 10;
-  for (std::int64_t i = 0; i < n; ++i) {
-    ds.labels.push_back(std::int32_t(i % 10));
-    for (int k = 0; k < 4; ++k) ds.images.push_back(float(i));
-  }
-  return ds;
-}
 
 // Every id one worker serves in its next epoch, checking each sample's content against its id.
 Ids one_epoch(ShardSampler& s, const Dataset& ds) {
@@ -186,19 +179,7 @@ TEST(DataPartition, PartialDatasetGathersBySampleId) {
 
 // --- files -------------------------------------------------------------------------------------
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/gg_part_XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string file(const std::string& name) const { return path + "/" + name; }
-};
 
-void put_be32(Bytes& b, std::uint32_t v) {
-  for (int s = 24; s >= 0; s -= 8) b.push_back(std::uint8_t(v >> s));
-}
 // n images of rows x cols with pseudo-random pixels (every value of a byte occurs).
 Bytes idx_images(std::uint32_t n, std::uint32_t rows, std::uint32_t cols) {
   Bytes b;
@@ -211,16 +192,6 @@ Bytes idx_labels(std::uint32_t n) {
   put_be32(b, 0x801), put_be32(b, n);
   for (std::uint32_t i = 0; i < n; ++i) b.push_back(std::uint8_t((i * 7) % 10));
   return b;
-}
-std::string write(const std::string& path, const Bytes& b, bool gzip) {
-  if (gzip) {
-    gzFile f = gzopen(path.c_str(), "wb");
-    gzwrite(f, b.data(), unsigned(b.size()));
-    gzclose(f);
-  } else {
-    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), std::streamsize(b.size()));
-  }
-  return path;
 }
 
 TEST(DataByteReader, PiecesEqualTheWholeFilePlainAndGzip) {

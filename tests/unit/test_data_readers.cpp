@@ -14,26 +14,17 @@
 #include "core/data/datasets.hpp"
 #include "core/data/idx_reader.hpp"
 #include "core/util/error.hpp"
+#include "tests/unit/data_test_util.hpp"
 
 namespace gg {
 namespace {
 
-using Bytes = std::vector<std::uint8_t>;
+using test::Bytes;
+using test::put_be32;
+using test::TempDir;
+using test::write;
 
-// A temp dir under /tmp, removed at the end of the test.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/gg_data_XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string file(const std::string& name) const { return path + "/" + name; }
-};
 
-void put_be32(Bytes& b, std::uint32_t v) {
-  for (int s = 24; s >= 0; s -= 8) b.push_back(std::uint8_t(v >> s));
-}
 Bytes idx_images(std::uint32_t n, std::uint32_t rows, std::uint32_t cols, std::uint32_t magic = 0x803) {
   Bytes b;
   put_be32(b, magic), put_be32(b, n), put_be32(b, rows), put_be32(b, cols);
@@ -45,16 +36,6 @@ Bytes idx_labels(const std::vector<std::uint8_t>& labels, std::uint32_t magic = 
   put_be32(b, magic), put_be32(b, std::uint32_t(labels.size()));
   b.insert(b.end(), labels.begin(), labels.end());
   return b;
-}
-std::string write(const std::string& path, const Bytes& b, bool gzip = false) {
-  if (gzip) {
-    gzFile f = gzopen(path.c_str(), "wb");
-    gzwrite(f, b.data(), unsigned(b.size()));
-    gzclose(f);
-  } else {
-    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), std::streamsize(b.size()));
-  }
-  return path;
 }
 
 // Runs f, expecting an InputError whose message contains every one of `parts`.

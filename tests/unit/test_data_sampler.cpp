@@ -9,22 +9,13 @@
 #include "core/data/sampler.hpp"
 #include "core/data/synthetic.hpp"
 #include "core/util/error.hpp"
+#include "tests/unit/data_test_util.hpp"
 
 namespace gg {
 namespace {
 
-// A dataset whose sample i has label i % 10 and every pixel equal to i: ids can be read back.
-Dataset indexed(std::int64_t n) {
-  Dataset ds;
-  ds.name = "indexed";
-  ds.sample = Shape{1, 2, 2, 1};
-  ds.num_classes = 10;
-  for (std::int64_t i = 0; i < n; ++i) {
-    ds.labels.push_back(std::int32_t(i % 10));
-    for (int k = 0; k < 4; ++k) ds.images.push_back(float(i));
-  }
-  return ds;
-}
+using test::indexed;
+
 
 // All ids one worker serves in its next epoch.
 std::vector<std::int64_t> one_epoch(ShardSampler& s, const Dataset& ds) {
