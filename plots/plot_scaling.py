@@ -122,8 +122,9 @@ def draw(series, out, prefix, title):
 
 
 def plot(runs, out, prefix):
-    """For paper/make_report.py: the three scaling figures of finished runs; returns the PNG paths."""
-    series = collect([r for r in runs if r.finished])
+    """For paper/make_report.py (which passes finished runs only): the three scaling figures; returns
+    the PNG paths."""
+    series = collect(runs)
     return [f for f in draw(series, out, prefix, prefix.rstrip("_") or "scaling") if f.endswith(".png")]
 
 

@@ -1,6 +1,8 @@
 #pragma once
-// Helpers shared by the data tests: a dataset whose samples name themselves, a temporary directory,
-// and writing raw or gzipped files (IDX and CIFAR fixtures are built byte by byte in the tests).
+// Helpers shared by the data tests: a dataset whose samples name themselves, draining a sampler's
+// epoch, a temporary directory, and writing raw or gzipped files (IDX and CIFAR fixtures are built
+// byte by byte in the tests).
+#include <gtest/gtest.h>
 #include <zlib.h>
 
 #include <cstdint>
@@ -11,6 +13,7 @@
 #include <vector>
 
 #include "core/data/dataset.hpp"
+#include "core/data/sampler.hpp"
 
 namespace gg::test {
 
@@ -27,6 +30,21 @@ inline Dataset indexed(std::int64_t n) {
     for (int k = 0; k < 4; ++k) ds.images.push_back(float(i));
   }
   return ds;
+}
+
+// Every id one worker serves in its next epoch, checking each sample of indexed() against its id.
+inline std::vector<std::int64_t> one_epoch(ShardSampler& s, const Dataset& ds) {
+  std::vector<std::int64_t> ids;
+  Batch b;
+  for (std::int64_t k = 0; k < s.steps_per_epoch(); ++k) {
+    s.next(ds, b);
+    for (int j = 0; j < b.size(); ++j) {
+      EXPECT_EQ(b.x.data()[j * 4], float(b.ids[j]));
+      EXPECT_EQ(b.labels[j], b.ids[j] % 10);
+    }
+    ids.insert(ids.end(), b.ids.begin(), b.ids.end());
+  }
+  return ids;
 }
 
 // A directory under /tmp, removed with everything in it at the end of the test.

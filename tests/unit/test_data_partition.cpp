@@ -32,25 +32,12 @@ namespace {
 using Ids = std::vector<std::int64_t>;
 using test::Bytes;
 using test::indexed;
+using test::one_epoch;
 using test::put_be32;
 using test::TempDir;
 using test::write;
 
 
-// Every id one worker serves in its next epoch, checking each sample's content against its id.
-Ids one_epoch(ShardSampler& s, const Dataset& ds) {
-  Ids ids;
-  Batch b;
-  for (std::int64_t k = 0; k < s.steps_per_epoch(); ++k) {
-    s.next(ds, b);
-    for (int j = 0; j < b.size(); ++j) {
-      EXPECT_EQ(b.x.data()[j * 4], float(b.ids[j]));
-      EXPECT_EQ(b.labels[j], b.ids[j] % 10);
-    }
-    ids.insert(ids.end(), b.ids.begin(), b.ids.end());
-  }
-  return ids;
-}
 
 Ids sorted(Ids v) {
   std::sort(v.begin(), v.end());

@@ -15,22 +15,9 @@ namespace gg {
 namespace {
 
 using test::indexed;
+using test::one_epoch;
 
 
-// All ids one worker serves in its next epoch.
-std::vector<std::int64_t> one_epoch(ShardSampler& s, const Dataset& ds) {
-  std::vector<std::int64_t> ids;
-  Batch b;
-  for (std::int64_t k = 0; k < s.steps_per_epoch(); ++k) {
-    s.next(ds, b);
-    for (int j = 0; j < b.size(); ++j) {
-      EXPECT_EQ(b.x.data()[j * 4], float(b.ids[j]));
-      EXPECT_EQ(b.labels[j], b.ids[j] % 10);
-    }
-    ids.insert(ids.end(), b.ids.begin(), b.ids.end());
-  }
-  return ids;
-}
 
 TEST(DataSampler, ShardsAreDisjointAndCoverThePermutationPrefix) {
   const Dataset ds = indexed(103);
