@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "algorithms/algo_util.hpp"
-#include "algorithms/registry.hpp"
+#include "algorithms/spec.hpp"
 
 namespace gg {
 
@@ -91,9 +91,16 @@ class AllreduceSgd final : public Algorithm {
 
 }  // namespace
 
-std::unique_ptr<Algorithm> make_allreduce(JsonReader& cfg, const AlgorithmEnv& env) {
-  cfg.finish();
-  return std::make_unique<AllreduceSgd>(env);
+AlgorithmSpec allreduce_spec() {
+  return {
+      .name = "allreduce",
+      .summary = "synchronous data-parallel SGD: bucketed nonblocking allreduce of gradients during backward",
+      .provenance = "baseline",
+      .reference = "the synchronous SGD baseline of Daily et al. 2018 (arXiv 1803.05880)",
+      .make = [](const AlgorithmOptions&, const AlgorithmEnv& env) -> std::unique_ptr<Algorithm> {
+        return std::make_unique<AllreduceSgd>(env);
+      },
+  };
 }
 
 }  // namespace gg

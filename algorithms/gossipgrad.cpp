@@ -9,16 +9,27 @@
 
 namespace gg {
 
-std::unique_ptr<Algorithm> make_gossipgrad(JsonReader& cfg, const AlgorithmEnv& env) {
-  PairExchangeOptions opt;
-  opt.name = "gossipgrad";
-  opt.schedule.topology = topology_from(cfg.get_string("topology", "hypercube", {"hypercube", "dissemination"}));
-  opt.schedule.rotation = rotation_from(cfg.get_string("rotation", "shift", {"none", "shift", "permutation"}));
-  opt.schedule.seed = env.seed;
-  read_exchange_options(cfg, opt);
-  opt.shuffle = cfg.get_bool("shuffle", true);
-  cfg.finish();
-  return std::make_unique<PairExchange>(opt, env, cfg.path());
+AlgorithmSpec gossipgrad_spec() {
+  std::vector<OptionSpec> options = pair_exchange_option_specs();
+  options.push_back({.name = "rotation", .default_value = "shift", .choices = {"none", "shift", "permutation"},
+                     .doc = "partner rotation after each cycle: shift (original code), permutation (extension), "
+                            "none"});
+  options.push_back({.name = "shuffle", .type = OptionType::Bool, .default_value = true,
+                     .doc = "asynchronous sample shuffle along the gossip partner (paper)"});
+  return {
+      .name = "gossipgrad",
+      .summary = "GossipGraD: one partner per step, rotated every cycle, asynchronous exchange and sample shuffle",
+      .provenance = "paper",
+      .reference = "Daily et al. 2018, GossipGraD (arXiv 1803.05880), Sec. 4",
+      .options = std::move(options),
+      .check = check_pair_exchange,
+      .make = [](const AlgorithmOptions& o, const AlgorithmEnv& env) -> std::unique_ptr<Algorithm> {
+        PairExchangeOptions opt = pair_exchange_options(o, env.seed);
+        opt.schedule.rotation = rotation_from(o.get_string("rotation"));
+        opt.shuffle = o.get_bool("shuffle");
+        return std::make_unique<PairExchange>(opt, env, "algorithm");
+      },
+  };
 }
 
 }  // namespace gg

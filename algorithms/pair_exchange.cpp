@@ -19,11 +19,31 @@ ScheduleSpec checked(const ScheduleSpec& spec, int p, const std::string& path) {
 
 }  // namespace
 
-void read_exchange_options(JsonReader& cfg, PairExchangeOptions& opt) {
-  opt.exchange = cfg.get_string("exchange", "parameters", {"gradients", "parameters"}) == "gradients"
-                     ? Exchange::Gradients
-                     : Exchange::Parameters;
-  opt.timing = cfg.get_string("timing", "async", {"sync", "async"}) == "sync" ? Timing::Sync : Timing::Async;
+std::vector<OptionSpec> pair_exchange_option_specs() {
+  return {
+      {.name = "topology", .default_value = "hypercube", .choices = {"hypercube", "dissemination"},
+       .doc = "partner graph: hypercube (paper; p a power of two) or dissemination (extension; any p)"},
+      {.name = "exchange", .default_value = "parameters", .choices = {"gradients", "parameters"},
+       .doc = "what is averaged: parameters with momentum (original code) or gradients (the paper's text)"},
+      {.name = "timing", .default_value = "async", .choices = {"sync", "async"},
+       .doc = "async: the exchange overlaps the next step and is applied one step stale (paper); sync: waited "
+              "for in the same step"},
+  };
+}
+
+void check_pair_exchange(const AlgorithmOptions& opt, int p, const std::string& path) {
+  const ScheduleSpec spec{topology_from(opt.get_string("topology")), Rotation::None, 0};
+  check_schedule(spec, p, path + (path.empty() ? "" : ".") + "topology");
+}
+
+PairExchangeOptions pair_exchange_options(const AlgorithmOptions& opt, std::uint64_t seed) {
+  PairExchangeOptions o;
+  o.name = opt.get_string("name");
+  o.schedule.topology = topology_from(opt.get_string("topology"));
+  o.schedule.seed = seed;
+  o.exchange = opt.get_string("exchange") == "gradients" ? Exchange::Gradients : Exchange::Parameters;
+  o.timing = opt.get_string("timing") == "sync" ? Timing::Sync : Timing::Async;
+  return o;
 }
 
 PairExchange::PairExchange(PairExchangeOptions opt, const AlgorithmEnv& env, const std::string& config_path)

@@ -28,7 +28,7 @@
 #include <optional>
 #include <vector>
 
-#include "algorithms/registry.hpp"
+#include "algorithms/spec.hpp"
 #include "algorithms/sample_shuffle.hpp"
 #include "algorithms/schedule.hpp"
 
@@ -45,8 +45,12 @@ struct PairExchangeOptions {
   bool shuffle = false;
 };
 
-// Reads "exchange" (default parameters) and "timing" (default async), shared by gossip and gossipgrad.
-void read_exchange_options(JsonReader& cfg, PairExchangeOptions& opt);
+// The options gossip and gossipgrad share: topology, exchange, timing (specs and their reading).
+std::vector<OptionSpec> pair_exchange_option_specs();
+// check for AlgorithmSpec: the topology must serve p ranks.
+void check_pair_exchange(const AlgorithmOptions& opt, int p, const std::string& path);
+// name, topology, exchange and timing from opt (rotation and shuffle are the caller's).
+PairExchangeOptions pair_exchange_options(const AlgorithmOptions& opt, std::uint64_t seed);
 
 class PairExchange final : public Algorithm {
  public:

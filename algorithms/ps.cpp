@@ -179,15 +179,37 @@ void ParameterServer::serve() {
   }
 }
 
-std::unique_ptr<Algorithm> make_ps(JsonReader& cfg, const AlgorithmEnv& env) {
-  PsOptions opt;
-  opt.servers = int(cfg.get_int("servers", 1, 1, 1 << 20));
-  opt.async = cfg.get_string("mode", "sync", {"sync", "async"}) == "async";
-  opt.staleness = int(cfg.get_int("staleness", 0, 0, 1 << 30));
-  if (!opt.async && opt.staleness > 0)
-    throw InputError("config: '" + cfg.path_of("staleness") + "' only applies to mode \"async\"");
-  cfg.finish();
-  return std::make_unique<ParameterServer>(opt, env, cfg.path());
+AlgorithmSpec ps_spec() {
+  return {
+      .name = "ps",
+      .summary = "parameter server: workers push gradients to sharded servers and pull parameters",
+      .provenance = "baseline",
+      .reference = "the parameter-server baseline of Daily et al. 2018 (arXiv 1803.05880); Li et al., OSDI 2014",
+      .options =
+          {
+              {.name = "servers", .type = OptionType::Int, .default_value = 1, .min = 1, .max = 1 << 20,
+               .doc = "server ranks (the last ranks), each owning a contiguous shard of the parameters",
+               .sweep = {1, 2}},
+              {.name = "mode", .default_value = "sync", .choices = {"sync", "async"},
+               .doc = "sync: servers average all workers' pushes per step; async: apply each push on arrival"},
+              {.name = "staleness", .type = OptionType::Int, .default_value = 0, .min = 0, .max = 1 << 30,
+               .doc = "async only: no worker runs more than this many steps ahead of the slowest (0: unbounded)",
+               .sweep = {0, 2}},
+          },
+      .servers_option = "servers",
+      .check =
+          [](const AlgorithmOptions& o, int, const std::string& path) {
+            if (o.get_string("mode") != "async" && o.get_int("staleness") > 0)
+              throw InputError("config: '" + path + ".staleness' only applies to mode \"async\"");
+          },
+      .make = [](const AlgorithmOptions& o, const AlgorithmEnv& env) -> std::unique_ptr<Algorithm> {
+        PsOptions opt;
+        opt.servers = int(o.get_int("servers"));
+        opt.async = o.get_string("mode") == "async";
+        opt.staleness = int(o.get_int("staleness"));
+        return std::make_unique<ParameterServer>(opt, env, "algorithm");
+      },
+  };
 }
 
 }  // namespace gg

@@ -21,7 +21,7 @@
 #include <span>
 #include <vector>
 
-#include "algorithms/registry.hpp"
+#include "algorithms/spec.hpp"
 
 namespace gg {
 

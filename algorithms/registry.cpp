@@ -1,42 +1,45 @@
 #include "algorithms/registry.hpp"
 
-#include <iterator>
-
 #include "core/util/error.hpp"
 
 namespace gg {
 
-namespace {
+// Each algorithm file defines one of these.
+AlgorithmSpec allreduce_spec();
+AlgorithmSpec ps_spec();
+AlgorithmSpec gossip_spec();
+AlgorithmSpec gossipgrad_spec();
 
-using Factory = std::unique_ptr<Algorithm> (*)(JsonReader&, const AlgorithmEnv&);
-struct Entry {
-  const char* name;
-  Factory make;
-};
-
-// One line per algorithm.
-constexpr Entry kAlgorithms[] = {
-    {"allreduce", make_allreduce},
-    {"gossip", make_gossip},
-    {"gossipgrad", make_gossipgrad},
-    {"ps", make_ps},
-};
-
-}  // namespace
+std::vector<AlgorithmSpec> algorithm_specs() {
+  return {
+      allreduce_spec(),
+      ps_spec(),
+      gossip_spec(),
+      gossipgrad_spec(),
+  };
+}
 
 std::vector<std::string> algorithm_names() {
   std::vector<std::string> names;
-  for (const Entry& e : kAlgorithms) names.emplace_back(e.name);
+  for (const AlgorithmSpec& s : algorithm_specs()) names.push_back(s.name);
   return names;
 }
 
-std::unique_ptr<Algorithm> make_algorithm(JsonReader& cfg, AlgorithmEnv env) {
-  const std::string name = cfg.get_string("name");
-  for (const Entry& e : kAlgorithms)
-    if (name == e.name) return e.make(cfg, env);
+AlgorithmSpec find_algorithm(const std::string& name, const std::string& path) {
+  std::vector<AlgorithmSpec> specs = algorithm_specs();
   std::string known;
-  for (const Entry& e : kAlgorithms) known += (known.empty() ? "" : ", ") + std::string(e.name);
-  throw InputError("config: '" + cfg.path_of("name") + "' unknown algorithm '" + name + "' (known: " + known + ")");
+  for (AlgorithmSpec& s : specs) {
+    if (s.name == name) return std::move(s);
+    known += (known.empty() ? "" : ", ") + s.name;
+  }
+  throw InputError("config: '" + path + "' unknown algorithm '" + name + "' (known: " + known + ")");
+}
+
+std::unique_ptr<Algorithm> make_algorithm(JsonReader& cfg, AlgorithmEnv env) {
+  const AlgorithmSpec spec = find_algorithm(cfg.get_string("name"), cfg.path_of("name"));
+  const AlgorithmOptions opt = read_algorithm_options(spec, cfg);
+  rank_layout(spec, opt, env.comm.size(), cfg.path());
+  return spec.make(opt, env);
 }
 
 }  // namespace gg

@@ -1,42 +1,26 @@
 #pragma once
-// Algorithms by name. Adding an algorithm = its file + one line in registry.cpp's table.
+// The algorithm registry: every algorithm's spec (spec.hpp), in one table in registry.cpp. Adding an
+// algorithm = its file defining `AlgorithmSpec NAME_spec()` + one row in registry.cpp.
 //
-// Config block (JSON "algorithm"), one of:
-//   {"name": "allreduce"}
-//   {"name": "gossip", "exchange": "gradients"|"parameters", "timing": "sync"|"async"}
-//       hypercube, rotation none: gossip without rotation
-//   {"name": "gossipgrad", "topology": "hypercube"|"dissemination", "rotation": "none"|"shift"|"permutation",
-//    "exchange": "gradients"|"parameters", "timing": "sync"|"async", "shuffle": true|false}
-//   {"name": "ps", "servers": 1, "mode": "sync"|"async", "staleness": 0}      (0 = unbounded)
-// Defaults: gossip: parameters, async. gossipgrad: hypercube, shift, parameters, async, shuffle true.
-// ps: 1 server, sync, staleness 0.
+// Config block (JSON "algorithm"): {"name": NAME, option: value, ...}; the options, their types,
+// defaults and ranges are in each spec (`gg_train --describe` prints them all).
 // Construction does not communicate, so a bad input throws InputError on every rank alike.
-#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "algorithms/algorithm.hpp"
-#include "core/config/json_reader.hpp"
+#include "algorithms/spec.hpp"
 
 namespace gg {
 
-struct AlgorithmEnv {
-  Communicator& comm;  // all ranks (parameter servers included)
-  Model& model;        // finalized; params initialised identically on every rank
-  Sgd& optimizer;      // over model's layout; parameter servers use its options for their shards
-  std::uint64_t seed;  // shared by all ranks (permutation rotation)
-};
-
-// Reads cfg's "name" and the algorithm's own keys; cfg.finish() rejects unknown keys. Throws
-// InputError naming the path for an unknown name (listing the known ones) or a bad option.
-std::unique_ptr<Algorithm> make_algorithm(JsonReader& cfg, AlgorithmEnv env);
+// Every registered algorithm, in the registry's order (built on each call: no global state).
+std::vector<AlgorithmSpec> algorithm_specs();
 std::vector<std::string> algorithm_names();
+// The spec called `name`; throws InputError naming `path` (listing the known names) if there is none.
+AlgorithmSpec find_algorithm(const std::string& name, const std::string& path);
 
-// Factories, one per algorithm file (each reads its own options and calls cfg.finish()).
-std::unique_ptr<Algorithm> make_allreduce(JsonReader& cfg, const AlgorithmEnv& env);
-std::unique_ptr<Algorithm> make_gossip(JsonReader& cfg, const AlgorithmEnv& env);
-std::unique_ptr<Algorithm> make_gossipgrad(JsonReader& cfg, const AlgorithmEnv& env);
-std::unique_ptr<Algorithm> make_ps(JsonReader& cfg, const AlgorithmEnv& env);
+// Reads cfg's "name" and the algorithm's options (validated from its spec; cfg.finish() rejects
+// unknown keys), checks that the options can run on env.comm.size() ranks, and constructs it.
+std::unique_ptr<Algorithm> make_algorithm(JsonReader& cfg, AlgorithmEnv env);
 
 }  // namespace gg

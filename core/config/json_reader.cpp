@@ -19,6 +19,18 @@ JsonReader::JsonReader(const nlohmann::json& j, std::string path) : j_(&j), path
                      "' must be an object, got " + type_name(j));
 }
 
+JsonReader::JsonReader(const nlohmann::json& j, std::string path, std::shared_ptr<nlohmann::json> record)
+    : JsonReader(j, std::move(path)) {
+  record_ = std::move(record);
+  if (record_ && !record_->is_object()) *record_ = nlohmann::json::object();
+}
+
+template <class T>
+T JsonReader::note(const std::string& key, T value) {
+  if (record_) (*record_)[record_at_ / key] = value;
+  return value;
+}
+
 void JsonReader::fail(const std::string& key, const std::string& what) const {
   throw InputError("config: '" + path_of(key) + "' " + what);
 }
@@ -37,7 +49,7 @@ std::int64_t JsonReader::get_int(const std::string& key, std::optional<std::int6
   const auto* v = find(key);
   if (!v) {
     if (!fallback) fail(key, "is required");
-    return *fallback;
+    return note(key, *fallback);
   }
   std::int64_t x = 0;
   if (v->is_number_integer()) {
@@ -51,7 +63,7 @@ std::int64_t JsonReader::get_int(const std::string& key, std::optional<std::int6
   if (x < min || x > max)
     fail(key, "must be in [" + std::to_string(min) + ", " + std::to_string(max) + "], got " +
                   std::to_string(x));
-  return x;
+  return note(key, x);
 }
 
 double JsonReader::get_double(const std::string& key, std::optional<double> fallback, double min,
@@ -59,24 +71,24 @@ double JsonReader::get_double(const std::string& key, std::optional<double> fall
   const auto* v = find(key);
   if (!v) {
     if (!fallback) fail(key, "is required");
-    return *fallback;
+    return note(key, *fallback);
   }
   if (!v->is_number()) fail(key, "must be a number, got " + type_name(*v) + " " + v->dump());
   const double x = v->get<double>();
   if (!(x >= min && x <= max))
     fail(key, "must be in [" + nlohmann::json(min).dump() + ", " + nlohmann::json(max).dump() +
                   "], got " + v->dump());
-  return x;
+  return note(key, x);
 }
 
 bool JsonReader::get_bool(const std::string& key, std::optional<bool> fallback) {
   const auto* v = find(key);
   if (!v) {
     if (!fallback) fail(key, "is required");
-    return *fallback;
+    return note(key, *fallback);
   }
   if (!v->is_boolean()) fail(key, "must be true or false, got " + type_name(*v) + " " + v->dump());
-  return v->get<bool>();
+  return note(key, v->get<bool>());
 }
 
 std::string JsonReader::get_string(const std::string& key, std::optional<std::string> fallback,
@@ -95,13 +107,13 @@ std::string JsonReader::get_string(const std::string& key, std::optional<std::st
     for (const char* c : choices) list += std::string(list.empty() ? "" : ", ") + c;
     fail(key, "must be one of {" + list + "}, got \"" + s + "\"");
   }
-  return s;
+  return note(key, s);
 }
 
 std::vector<std::int64_t> JsonReader::get_int_list(const std::string& key,
                                                    std::vector<std::int64_t> fallback, std::int64_t min) {
   const auto* v = find(key);
-  if (!v) return fallback;
+  if (!v) return note(key, fallback);
   if (!v->is_array()) fail(key, "must be an array of integers, got " + type_name(*v));
   std::vector<std::int64_t> out;
   for (std::size_t i = 0; i < v->size(); ++i) {
@@ -112,36 +124,37 @@ std::vector<std::int64_t> JsonReader::get_int_list(const std::string& key,
       fail(key + "[" + std::to_string(i) + "]", "must be >= " + std::to_string(min));
     out.push_back(e.get<std::int64_t>());
   }
-  return out;
+  return note(key, out);
 }
 
 std::vector<std::string> JsonReader::get_string_list(const std::string& key,
                                                      std::vector<std::string> fallback) {
   const auto* v = find(key);
-  if (!v) return fallback;
+  if (!v) return note(key, fallback);
   if (!v->is_array()) fail(key, "must be an array of strings, got " + type_name(*v));
   std::vector<std::string> out;
   for (std::size_t i = 0; i < v->size(); ++i) {
     if (!(*v)[i].is_string()) fail(key + "[" + std::to_string(i) + "]", "must be a string");
     out.push_back((*v)[i].get<std::string>());
   }
-  return out;
+  return note(key, out);
 }
 
 JsonReader JsonReader::object(const std::string& key, bool required) {
   const auto* v = find(key);
   if (!v) {
     if (required) fail(key, "is required");
-    return JsonReader(empty_, path_of(key));
+    return child(empty_, key);
   }
   if (!v->is_object()) fail(key, "must be an object, got " + type_name(*v));
-  return JsonReader(*v, path_of(key));
+  return child(*v, key);
 }
 
 std::vector<JsonReader> JsonReader::objects(const std::string& key) {
   const auto* v = find(key);
   if (!v) fail(key, "is required");
   if (!v->is_array()) fail(key, "must be an array, got " + type_name(*v));
+  note(key, *v);  // recorded as given; the elements' readers do not record
   std::vector<JsonReader> out;
   for (std::size_t i = 0; i < v->size(); ++i) out.emplace_back((*v)[i], path_of(key) + "[" + std::to_string(i) + "]");
   return out;
@@ -150,7 +163,19 @@ std::vector<JsonReader> JsonReader::objects(const std::string& key) {
 const nlohmann::json& JsonReader::raw(const std::string& key) {
   const auto* v = find(key);
   if (!v) fail(key, "is required");
+  note(key, *v);
   return *v;
+}
+
+JsonReader JsonReader::child(const nlohmann::json& j, const std::string& key) const {
+  JsonReader r(j, path_of(key));
+  if (record_) {
+    r.record_ = record_;
+    r.record_at_ = record_at_ / key;
+    nlohmann::json& slot = (*record_)[r.record_at_];
+    if (!slot.is_object()) slot = nlohmann::json::object();
+  }
+  return r;
 }
 
 void JsonReader::finish() const {

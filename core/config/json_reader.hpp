@@ -2,8 +2,13 @@
 // Strict reading of JSON objects into plain structs. Every value is read through a JsonReader that
 // knows its JSON path ("algorithm.rotation"), checks type and range, and, on finish(), rejects keys
 // nobody read. Errors are InputError with the path in the message.
+//
+// A reader made with a record document writes every value it returns (defaults included) into that
+// document at its own path, and so do the readers it hands out for sub-objects: after every block has
+// been read, the record is the run's effective configuration (what the run log stores).
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -17,6 +22,8 @@ class JsonReader {
  public:
   // j must outlive the reader. path is how errors name this object ("" for the root).
   JsonReader(const nlohmann::json& j, std::string path);
+  // Also records every value read into *record (an object), at `path`'s position in it.
+  JsonReader(const nlohmann::json& j, std::string path, std::shared_ptr<nlohmann::json> record);
 
   bool has(const std::string& key) const;
   std::int64_t get_int(const std::string& key, std::optional<std::int64_t> fallback = std::nullopt,
@@ -42,11 +49,16 @@ class JsonReader {
 
  private:
   const nlohmann::json* find(const std::string& key);
+  JsonReader child(const nlohmann::json& j, const std::string& key) const;
+  template <class T>
+  T note(const std::string& key, T value);  // records key = value (when recording); returns value
   [[noreturn]] void fail(const std::string& key, const std::string& what) const;
 
   const nlohmann::json* j_;
   std::string path_;
   std::set<std::string> used_;
+  std::shared_ptr<nlohmann::json> record_;   // null: not recording
+  nlohmann::json::json_pointer record_at_;   // this object's place in *record_
   static const nlohmann::json empty_;
 };
 
