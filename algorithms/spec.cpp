@@ -81,8 +81,9 @@ json describe(const AlgorithmSpec& spec) {
   for (const OptionSpec& o : spec.options) {
     json j = {{"name", o.name}, {"type", option_type_name(o.type)}, {"default", o.default_value}, {"doc", o.doc}};
     if (!o.choices.empty()) j["choices"] = o.choices;
-    if (std::isfinite(o.min)) j["min"] = o.min;
-    if (std::isfinite(o.max)) j["max"] = o.max;
+    const auto bound = [&](double x) { return o.type == OptionType::Int ? json(std::int64_t(x)) : json(x); };
+    if (std::isfinite(o.min)) j["min"] = bound(o.min);
+    if (std::isfinite(o.max)) j["max"] = bound(o.max);
     options.push_back(std::move(j));
   }
   return {{"name", spec.name},

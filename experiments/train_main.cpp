@@ -1,6 +1,8 @@
 // gg_train: trains one configured run, on one process or under mpirun/smpirun.
 //
 //   gg_train [--config run.json] [--set key.path=value ...] [--quiet]
+//   gg_train --describe      every registry (algorithms with options and defaults, models, ...) as JSON
+//   gg_train --version       git revision, build type, backends
 //
 // Set-up happens in two phases, each closed by an agreement among all ranks, so that a bad input on
 // any rank ends every rank with exit code 2 and one message, never a hang. Errors during training
@@ -12,6 +14,8 @@
 #include <omp.h>
 
 #include <cblas.h>
+
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <cstring>
@@ -31,7 +35,9 @@
 #include "core/train/evaluator.hpp"
 #include "core/train/run_sink_factory.hpp"
 #include "core/train/trainer.hpp"
+#include "core/util/build_info.hpp"
 #include "core/util/error.hpp"
+#include "experiments/describe.hpp"
 
 namespace {
 
@@ -41,23 +47,38 @@ struct Args {
   std::string config;
   std::vector<std::string> overrides;
   bool quiet = false;
-  bool help = false;
+  std::string print;  // text to print on rank 0 instead of training (--help, --version, --describe)
 };
 
+std::string version_text() {
+  const BuildInfo b = build_info();
+  return "gg_train " + b.git_revision + " (" + b.build_type + " build; backends: " + b.backends + ")\n";
+}
+
+// Throws InputError for a bad command line (CLI11's message, naming the option).
 Args parse_args(int argc, char** argv) {
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    const std::string s = argv[i];
-    auto value = [&](const char* flag) -> std::string {
-      if (i + 1 >= argc) throw InputError(std::string(flag) + " needs a value");
-      return argv[++i];
-    };
-    if (s == "--config") a.config = value("--config");
-    else if (s == "--set") a.overrides.push_back(value("--set"));
-    else if (s == "--quiet") a.quiet = true;
-    else if (s == "--help" || s == "-h") a.help = true;
-    else throw InputError("unknown argument '" + s + "' (see --help)");
+  CLI::App app("Trains the configured model with the configured algorithm; run under mpirun for p > 1.\n"
+               "Without --config: lenet on Fashion-MNIST with allreduce SGD (see core/config/run_config.hpp).",
+               "gg_train");
+  app.add_option("--config", a.config, "run configuration (JSON)");
+  app.add_option("--set", a.overrides, "override any key, e.g. --set train.epochs=2 --set algorithm.name=gossipgrad")
+      ->type_name("KEY.PATH=VALUE")
+      ->allow_extra_args(false);
+  app.add_flag("--quiet", a.quiet, "no header or progress lines");
+  bool version = false, describe = false;
+  app.add_flag("--version", version, "print the git revision, build type and backends, then exit");
+  app.add_flag("--describe", describe, "print every registry (algorithms, options, defaults, models, ...) as JSON");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    a.print = app.help();
+    return a;
+  } catch (const CLI::ParseError& e) {
+    throw InputError(std::string(e.what()) + " (see --help)");
   }
+  if (version) a.print = version_text();
+  if (describe) a.print = describe_registries().dump(2) + "\n";
   return a;
 }
 
@@ -72,6 +93,7 @@ struct Run {
   std::unique_ptr<Sgd> sgd;
   std::unique_ptr<Communicator> workers;
   std::unique_ptr<Algorithm> algorithm;
+  nlohmann::json spec;  // the algorithm's spec, as --describe prints it
   std::unique_ptr<RunSink> sink;
 };
 
@@ -104,7 +126,7 @@ void phase1(Run& run, const Args& args, Communicator& world) {
   run.cfg = parse_run_config(load_config_json(args.config, args.overrides));
   omp_set_num_threads(run.cfg.train.threads);
   openblas_set_num_threads(run.cfg.train.threads);
-  JsonReader root(run.cfg.resolved, "");
+  JsonReader root = run.cfg.reader();
   auto data_cfg = root.object("data");
   run.source = std::make_unique<DataSource>(data_cfg);
   run.info = run.source->info();
@@ -130,12 +152,13 @@ DataKeep data_to_keep(const Run& run) {
 }
 
 void phase2(Run& run, Communicator& world) {
-  JsonReader root(run.cfg.resolved, "");
+  JsonReader root = run.cfg.reader();
   auto opt_cfg = root.object("optimizer");
   run.opt = read_optimizer_config(opt_cfg, run.cfg.train.epochs);
   run.sgd = std::make_unique<Sgd>(run.opt.sgd, run.model->ranges(), run.model->num_params());
   auto algo_cfg = root.object("algorithm");
   run.algorithm = make_algorithm(algo_cfg, AlgorithmEnv{world, *run.model, *run.sgd, run.cfg.train.seed});
+  run.spec = describe(find_algorithm(run.algorithm->name(), "algorithm.name"));
   run.opt.lr.apply_linear_scaling(run.cfg.train.batch * run.algorithm->num_workers());
   if (run.algorithm->trains()) {  // parameter servers touch no sample: they load nothing
     run.data = run.source->load(data_to_keep(run));
@@ -151,7 +174,7 @@ void phase2(Run& run, Communicator& world) {
   // Training ranks get their own communicator for evaluation and step gathering.
   run.workers = world.split(run.algorithm->trains() ? 0 : 1);
   if (world.rank() == 0 && !run.cfg.output.empty())
-    run.sink = open_run_sink(run.cfg, world, *run.model, run.algorithm->num_workers());
+    run.sink = open_run_sink(run.cfg, run.spec, world, *run.model, run.algorithm->num_workers());
 }
 
 void print_header(const Run& run, Communicator& world) {
@@ -172,14 +195,6 @@ void print_header(const Run& run, Communicator& world) {
   std::fflush(stdout);
 }
 
-void usage() {
-  std::puts(
-      "usage: gg_train [--config FILE.json] [--set key.path=value ...] [--quiet]\n"
-      "  Trains the configured model with the configured algorithm; run under mpirun for p > 1.\n"
-      "  Without --config: lenet on Fashion-MNIST with allreduce SGD (see core/config/run_config.hpp).\n"
-      "  --set overrides any key, e.g. --set train.epochs=2 --set algorithm.name=gossipgrad");
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -188,8 +203,8 @@ int main(int argc, char** argv) {
   Args args;
   Run run;
   std::string error = capture([&] { args = parse_args(argc, argv); });
-  if (args.help && error.empty()) {
-    if (world.rank() == 0) usage();
+  if (!args.print.empty() && error.empty()) {
+    if (world.rank() == 0) std::fputs(args.print.c_str(), stdout);
     return 0;
   }
   if (error.empty()) error = capture([&] { phase1(run, args, world); });
@@ -202,8 +217,9 @@ int main(int argc, char** argv) {
   if (leader && !args.quiet) print_header(run, world);
   TrainResult result;
   error = capture([&] {
-    Trainer trainer(run.cfg.train, world, *run.workers, run.data.train, run.data.test, run.data.partition,
-                    *run.model, *run.sgd, *run.algorithm, run.opt.lr, run.sink.get());
+    Trainer trainer(run.cfg.train, TrainComms{world, *run.workers},
+                    TrainData{run.data.train, run.data.test, run.data.partition},
+                    Learner{*run.model, *run.sgd, *run.algorithm, run.opt.lr}, run.sink.get());
     result = trainer.run();
   });
   if (!error.empty()) {

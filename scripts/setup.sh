@@ -5,7 +5,7 @@ PACKAGES=(
   build-essential cmake git pkg-config
   openmpi-bin libopenmpi-dev
   libhdf5-dev hdf5-tools
-  nlohmann-json3-dev libopenblas-dev zlib1g-dev
+  nlohmann-json3-dev libcli11-dev libopenblas-dev zlib1g-dev
   libgtest-dev libbenchmark-dev
   libsimgrid-dev
   python3 python3-matplotlib python3-h5py python3-numpy

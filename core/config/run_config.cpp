@@ -90,7 +90,7 @@ json load_config_json(const std::string& path, const std::vector<std::string>& o
 RunConfig parse_run_config(const json& doc) {
   RunConfig rc;
   rc.resolved = doc;
-  JsonReader root(doc, "");
+  JsonReader root = rc.reader();
   rc.name = root.get_string("name", "run");
   root.raw("model");
   root.object("data", true);

@@ -18,10 +18,13 @@
 //                                            // MPI_Iallreduce is naive; see core/comm/ring_allreduce.hpp)
 // }
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "core/config/json_reader.hpp"
 
 namespace gg {
 
@@ -39,6 +42,11 @@ struct TrainOptions {
 
 struct RunConfig {
   nlohmann::json resolved;   // the whole document after overrides and defaults
+  // Every value each block's reader returned, defaults included: the effective config. Filled as the
+  // blocks are read (train, output, comm here; the others by readers made with reader()).
+  std::shared_ptr<nlohmann::json> effective = std::make_shared<nlohmann::json>(nlohmann::json::object());
+  // A reader of the root of `resolved` that records into `effective`.
+  JsonReader reader() const { return JsonReader(resolved, "", effective); }
   std::string name;
   TrainOptions train;
   std::string output;        // HDF5 run log path; empty = no log

@@ -39,10 +39,14 @@ std::string split_text(std::int64_t n, int workers) {
 
 }  // namespace
 
+std::vector<std::string> partition_names() { return {"reshuffle", "fixed"}; }
+
 Partition parse_partition(const std::string& text, const std::string& path) {
   if (text == "reshuffle") return Partition::Reshuffle;
   if (text == "fixed") return Partition::Fixed;
-  throw InputError("config: '" + path + "' must be one of {reshuffle, fixed}, got \"" + text + "\"");
+  std::string list;
+  for (const auto& n : partition_names()) list += (list.empty() ? "" : ", ") + n;
+  throw InputError("config: '" + path + "' must be one of {" + list + "}, got \"" + text + "\"");
 }
 
 std::vector<std::int64_t> ShardSampler::fixed_partition(std::int64_t dataset_size, int num_workers, int worker,

@@ -24,6 +24,7 @@ namespace gg {
 enum class Partition { Reshuffle, Fixed };
 // "reshuffle" | "fixed"; throws InputError naming `path` otherwise.
 Partition parse_partition(const std::string& text, const std::string& path);
+std::vector<std::string> partition_names();  // in the order of the enum
 
 class ShardSampler {
  public:

@@ -82,6 +82,7 @@ void Hdf5RunLog::create(const RunLogInfo& info, const BuildFacts& facts) {
   h5::write_attr(cx_, root, "schema_version", kSchemaVersion);
   h5::write_attr(cx_, root, "finished", std::int64_t{0});
   h5::write_attr(cx_, root, "config", info.config_json);
+  if (!info.algorithm_spec.empty()) h5::write_attr(cx_, root, "algorithm_spec", info.algorithm_spec);
   h5::write_attr(cx_, root, "git_revision", facts.git_revision);
   h5::write_attr(cx_, root, "host", facts.host);
   h5::write_attr(cx_, root, "mpi_library", info.mpi_library);

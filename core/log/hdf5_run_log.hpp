@@ -17,7 +17,8 @@ namespace gg {
 
 // Everything the root attributes hold that the log cannot find out by itself.
 struct RunLogInfo {
-  std::string config_json;   // the resolved config
+  std::string config_json;   // the effective config (every option, defaults filled in)
+  std::string algorithm_spec;  // the algorithm's spec as JSON (gg_train --describe); empty: not written
   std::string mpi_library;   // Communicator::library_version()
   std::string model_layers;  // JSON array of {name, kind, out, params, mflops}
   int workers = 1;           // training ranks (columns of /steps/*)

@@ -59,10 +59,11 @@ void check_output_writable(const std::string& path) {
     bad_output(path, std::string("existing file is not writable (") + std::strerror(errno) + ")");
 }
 
-std::unique_ptr<RunSink> open_run_sink(const RunConfig& cfg, Communicator& world, const Model& model,
-                                       int workers) {
+std::unique_ptr<RunSink> open_run_sink(const RunConfig& cfg, const nlohmann::json& algorithm_spec,
+                                       Communicator& world, const Model& model, int workers) {
   RunLogInfo info;
-  info.config_json = cfg.resolved.dump(2);
+  info.config_json = cfg.effective->dump(2);
+  info.algorithm_spec = algorithm_spec.dump();
   info.mpi_library = world.library_version();
   info.model_layers = layer_table(model);
   info.workers = workers;

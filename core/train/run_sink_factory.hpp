@@ -14,9 +14,11 @@ namespace gg {
 // creatable, not writable, or the path is a directory). Leaves nothing behind.
 void check_output_writable(const std::string& path);
 
-// Opens the run log on rank 0 (the only caller): attributes hold the resolved config, git revision,
-// host, MPI library and versions, start time; datasets grow at each evaluation.
-std::unique_ptr<RunSink> open_run_sink(const RunConfig& cfg, Communicator& world, const Model& model,
-                                       int workers);
+// Opens the run log on rank 0 (the only caller): attributes hold the effective config (every block's
+// every option, defaults filled in: cfg.effective), the algorithm's spec (as --describe prints it), git
+// revision, host, MPI library and versions, start time; datasets grow at each evaluation. Call it after
+// every block has been read, so that cfg.effective is complete.
+std::unique_ptr<RunSink> open_run_sink(const RunConfig& cfg, const nlohmann::json& algorithm_spec,
+                                       Communicator& world, const Model& model, int workers);
 
 }  // namespace gg

@@ -1,8 +1,7 @@
 #pragma once
 // The training loop, readable top to bottom in Trainer::run():
-//   batch = sampler.next(); algorithm.shuffle(batch)
-//   model.forward(batch); loss; model.backward()   (buckets -> algorithm.on_bucket_ready)
-//   algorithm.finish_step(...)                     (communication completes, update applied)
+//   each step: StepRunner::run (step.hpp: sample + shuffle, forward, loss, backward with buckets
+//              announced to the algorithm, finish_step), then the step's record
 //   every eval: replica / averaged-model accuracy and consensus distance
 #include <cstdint>
 #include <memory>
@@ -23,30 +22,41 @@ struct TrainResult {
   std::int64_t steps = 0;
 };
 
+// Who talks: world spans all ranks; workers spans the training ranks (== world without servers).
+struct TrainComms {
+  Communicator& world;
+  Communicator& workers;
+};
+
+// What is trained on. partition: how the sampler splits train among workers; with Partition::Fixed,
+// train need only store this worker's partition (ShardSampler::fixed_partition), and test, on any
+// partition, only what Evaluator::samples_used names.
+struct TrainData {
+  const Dataset& train;
+  const Dataset& test;
+  Partition partition;
+};
+
+// What learns: the replica, its optimizer, the algorithm that moves its data, the learning rate.
+struct Learner {
+  Model& model;
+  Sgd& optimizer;
+  Algorithm& algorithm;
+  LrSchedule lr;
+};
+
 class Trainer {
  public:
-  // comm spans all ranks; workers spans the training ranks (== comm when there are no servers).
-  // partition: how the sampler splits train among workers; with Partition::Fixed, train need only
-  // store this worker's partition (ShardSampler::fixed_partition), and test, on any partition, only
-  // what Evaluator::samples_used names. sink may be null; it is only called on rank 0 of comm, which
-  // must be a worker.
-  Trainer(const TrainOptions& opt, Communicator& comm, Communicator& workers, const Dataset& train,
-          const Dataset& test, Partition partition, Model& model, Sgd& optimizer, Algorithm& algorithm,
-          LrSchedule lr, RunSink* sink);
+  // sink may be null; it is only called on rank 0 of world, which must be a worker.
+  Trainer(const TrainOptions& opt, TrainComms comms, TrainData data, Learner learner, RunSink* sink);
   TrainResult run();
 
  private:
   void flush_steps();
   TrainOptions opt_;
-  Communicator& comm_;
-  Communicator& workers_;
-  const Dataset& train_;
-  const Dataset& test_;
-  Partition partition_;
-  Model& model_;
-  Sgd& optimizer_;
-  Algorithm& algo_;
-  LrSchedule lr_;
+  TrainComms comms_;
+  TrainData data_;
+  Learner learner_;
   RunSink* sink_;
   std::vector<StepRecord> pending_;   // this worker's steps since the last flush
   std::vector<StepRecord> gathered_;  // rank 0: steps x workers
