@@ -1,30 +1,10 @@
 #!/usr/bin/python3
-"""Draws every figure (accuracy, breakdown, efficiency, consensus, ablation) for a set of run logs.
-
-  /usr/bin/python3 plots/make_figures.py results/quick --out results/quick/figures"""
+"""Draws every figure for a set of run logs (entry point of ggbench.figures.all; see ggbench/__init__.py)."""
+import os
 import sys
 
-import plot_ablation
-import plot_accuracy
-import plot_breakdown
-import plot_consensus
-import plot_efficiency
-import runlog
-import style
-
-MODULES = (plot_accuracy, plot_breakdown, plot_efficiency, plot_consensus, plot_ablation)
-
-
-def draw_all(runs, out, prefix=""):
-    """Returns the paths written (PNG and PDF of each figure)."""
-    return [p for m in MODULES for p in m.plot(runs, out, prefix)]
-
-
-def main(argv=None):
-    args = style.parse_args(__doc__.splitlines()[0], argv)
-    draw_all(runlog.load_or_exit(args.inputs, "make_figures"), args.out, args.prefix)
-    return 0
-
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repository root
+from ggbench.figures.all import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())

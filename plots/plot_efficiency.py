@@ -1,93 +1,10 @@
 #!/usr/bin/python3
-"""Compute efficiency = compute / (compute + communication) per step vs ranks p, for weak scaling
-(batch per worker fixed) and strong scaling (global batch fixed), one line per algorithm.
-
-  /usr/bin/python3 plots/plot_efficiency.py results/scaling_real --out results/figures
-
-Runs of one algorithm that share a global batch (batch x workers) with several per-worker batches
-form a strong-scaling series; runs sharing a per-worker batch form a weak-scaling series (a run can
-be a point of both; a weak series made only of strong-scaling runs is left out)."""
+"""Draws the efficiency figure (entry point of ggbench.figures.efficiency; see ggbench/__init__.py)."""
+import os
 import sys
 
-import numpy as np
-
-import runlog
-import style
-from style import plt
-
-
-def efficiency(run):
-    compute, comm, _ = run.step_times()
-    total = float(np.sum(compute + comm))
-    return float(np.sum(compute)) / total if total > 0 else float("nan")
-
-
-def series(runs):
-    """{'weak'|'strong': {(label, batch text): [(p, efficiency)]}}"""
-    by_label = {}
-    for run in runs:
-        e = efficiency(run)
-        if e == e:
-            by_label.setdefault(run.label, []).append((run, e))
-    out = {"weak": {}, "strong": {}}
-    for label, items in by_label.items():
-        by_global, strong = {}, set()
-        for r, e in items:
-            by_global.setdefault(r.batch * r.workers, []).append((r, e))
-        for g, group in by_global.items():
-            if len({r.batch for r, _ in group}) > 1:
-                out["strong"][(label, f"global batch {g}")] = points(group)
-                strong.update(id(r) for r, _ in group)
-        by_batch = {}
-        for r, e in items:
-            by_batch.setdefault(r.batch, []).append((r, e))
-        for b, group in by_batch.items():
-            if not all(id(r) in strong for r, _ in group):  # a run may be a point of both kinds
-                out["weak"][(label, f"batch {b}/worker")] = points(group)
-    return out
-
-
-def points(items):
-    """[(p, mean efficiency)] sorted by p."""
-    by_p = {}
-    for r, e in items:
-        by_p.setdefault(r.ranks, []).append(e)
-    return sorted((p, float(np.mean(v))) for p, v in by_p.items())
-
-
-def plot(runs, out, prefix):
-    style.setup()
-    data = series(runs)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
-    titles = {"weak": "weak scaling (batch per worker fixed)", "strong": "strong scaling (global batch fixed)"}
-    ps = sorted({p for d in data.values() for pts in d.values() for p, _ in pts})
-    for ax, kind in zip(axes, ("weak", "strong")):
-        keys = sorted(data[kind], key=lambda k: (runlog.sort_key(k[0]), k[1]))
-        several = len({k[1] for k in keys}) > 1  # name the batch only when it differs between series
-        for label, batch in keys:
-            pts = data[kind][(label, batch)]
-            ax.plot([p for p, _ in pts], [100 * e for _, e in pts], marker="o", color=style.color(label),
-                    label=f"{label}, {batch}" if several else label)
-        ax.set_xscale("log", base=2)
-        if ps:
-            ax.set_xticks(ps, [str(p) for p in ps])
-            ax.minorticks_off()
-        ax.set_xlabel("ranks p")
-        ax.set_title(titles[kind])
-        ax.set_ylim(0, 105)
-        if data[kind]:
-            ax.legend(loc="lower left")
-        else:
-            style.note(ax, f"no {kind}-scaling runs in the inputs")
-    axes[0].set_ylabel("compute efficiency (% of step time)")
-    return style.save(fig, out, f"{prefix}efficiency")
-
-
-def main(argv=None):
-    args = style.parse_args(__doc__.splitlines()[0], argv)
-    plot(runlog.load_or_exit(args.inputs, "plot_efficiency"), args.out, args.prefix)
-    return 0
-
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repository root
+from ggbench.figures.efficiency import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,6 +1,8 @@
 #!/usr/bin/python3
-"""Stands in for gg_train in the runner's tests: parses --config/--set like gg_train, writes a
-synthetic run log to output.path. --set fake.sleep=S sleeps first; fake.exit=N exits with N."""
+"""Stands in for gg_train in the tests: answers --describe with fake_describe.json (the paper's four
+algorithms as the real one describes them, checked by test_registry.py), parses --config/--set like
+gg_train and writes a synthetic run log (new style: effective options and algorithm_spec) to
+output.path. --set fake.sleep=S sleeps first; fake.exit=N exits with N."""
 import json
 import os
 import pathlib
@@ -12,6 +14,9 @@ import fake_runs  # noqa: E402
 
 
 def main(argv):
+    if "--describe" in argv:
+        sys.stdout.write(fake_runs.DESCRIBE_TEXT)
+        return 0
     overrides, config = {}, None
     it = iter(argv)
     for arg in it:

@@ -1,18 +1,39 @@
-"""Synthetic run logs that follow core/log/SCHEMA.md exactly, for testing the plot scripts and
-scripts/summarize.py without running the trainer."""
+"""Synthetic run logs that follow core/log/SCHEMA.md exactly, for testing the figures, the summary and
+the report without running the trainer. New-style logs (the default) are what a gg_train with
+--describe writes: the effective algorithm block (every option, defaults filled in) and the
+algorithm_spec attribute, both from fake_describe.json (the stand-in's registry). Old-style logs
+(old_style=True) hold only the options given and no algorithm_spec, like results/reference/."""
 import json
+import pathlib
 
 import h5py
 import numpy as np
 
 METRIC_GROUPS = ("rank0", "averaged", "replica_min", "replica_max")
+DESCRIBE_TEXT = (pathlib.Path(__file__).resolve().parent / "fake_describe.json").read_text()
+DESCRIBE = json.loads(DESCRIBE_TEXT)
+SPECS = {a["name"]: a for a in DESCRIBE["algorithms"]}
 
 
-def write_run(path, algorithm, ranks, steps=40, evals=4, batch=32, finished=True, seed=0):
-    """Writes one run log. algorithm is the config's algorithm block, e.g. {"name": "gossipgrad"}."""
+def effective(block):
+    """The block with every option of its spec, defaults filled in (as gg_train records it)."""
+    spec = SPECS[block["name"]]
+    return {"name": block["name"], **{o["name"]: block.get(o["name"], o["default"]) for o in spec["options"]}}
+
+
+def workers_of(block, ranks):
+    option = SPECS[block["name"]]["layout"]["servers_option"]
+    return ranks - (int(effective(block)[option]) if option else 0)
+
+
+def write_run(path, algorithm, ranks, steps=40, evals=4, batch=32, finished=True, seed=0, old_style=False,
+              spec=None):
+    """Writes one run log. algorithm is the config's algorithm block, e.g. {"name": "gossipgrad"}; spec
+    overrides the algorithm_spec written (new style only)."""
     rng = np.random.default_rng(seed)
-    workers = ranks - 1 if algorithm["name"] == "ps" else ranks
-    config = {"name": "fake", "model": "lenet", "data": {"name": "fashion-mnist"}, "algorithm": algorithm,
+    workers = workers_of(algorithm, ranks)
+    block = algorithm if old_style else effective(algorithm)
+    config = {"name": "fake", "model": "lenet", "data": {"name": "fashion-mnist"}, "algorithm": block,
               "train": {"epochs": 2, "batch": batch}, "output": {"path": str(path)}}
     comm_scale = {"allreduce": 2.0 * np.log2(max(2, workers)), "ps": 3.0 * workers}.get(algorithm["name"], 1.0)
     str_t = h5py.string_dtype("utf-8")
@@ -22,6 +43,8 @@ def write_run(path, algorithm, ranks, steps=40, evals=4, batch=32, finished=True
         a.create("finished", 1 if finished else 0, dtype="int64")
         if finished:
             a.create("wall_s", 12.5, dtype="float64")
+        if not old_style:
+            a.create("algorithm_spec", json.dumps(spec or SPECS[algorithm["name"]]), dtype=str_t)
         for key, value in (("config", json.dumps(config)), ("git_revision", "abc1234"), ("host", "test"),
                            ("mpi_library", "Fake MPI"), ("hdf5_version", "1.10.8"), ("compiler", "gcc 12"),
                            ("start_time", "2024-01-01T00:00:00Z"), ("model_layers", "[]")):

@@ -1,5 +1,6 @@
-"""Runs every plot script and scripts/summarize.py on synthetic run logs (fake_runs.py) and checks
-their outputs and their rejection of files that are not run logs (exit code 2).
+"""Runs every figure script, scripts/summarize.py and paper/make_report.py on synthetic run logs
+(fake_runs.py) and checks their outputs and their rejection of files that are not run logs (exit code 2).
+The scripts read the registry of a stand-in build (fake_gg_train.py answering --describe).
 
   /usr/bin/python3 -m unittest discover -s tests/plots -v"""
 import os
@@ -9,16 +10,25 @@ import sys
 import tempfile
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = pathlib.Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path.insert(0, str(HERE))
 import fake_runs  # noqa: E402
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
 PY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 FIGURES = ("accuracy", "breakdown", "efficiency", "consensus", "ablation")
 
 
-def run(*args):
-    return subprocess.run([PY, *map(str, args)], capture_output=True, text=True, timeout=120,
+def fake_build(root):
+    """A build directory whose gg_train is the stand-in; returns it."""
+    build = pathlib.Path(root) / "build"
+    (build / "experiments").mkdir(parents=True, exist_ok=True)
+    os.symlink(HERE / "fake_gg_train.py", build / "experiments" / "gg_train")
+    return build
+
+
+def run(*args, cwd=None):
+    return subprocess.run([PY, *map(str, args)], capture_output=True, text=True, timeout=120, cwd=cwd,
                           env={**os.environ, "MPLBACKEND": "Agg"})
 
 
@@ -30,6 +40,7 @@ class PlotScripts(unittest.TestCase):
         cls.study = cls.root / "study"
         cls.study.mkdir()
         cls.paths = fake_runs.write_study(cls.study)
+        cls.build = fake_build(cls.root)
         cls.not_log = cls.root / "notes.txt"
         cls.not_log.write_text("not a run log\n")
         import h5py  # an HDF5 file that is not a run log either
@@ -45,7 +56,7 @@ class PlotScripts(unittest.TestCase):
         out = self.root / "figs"
         for fig in FIGURES:
             with self.subTest(figure=fig):
-                r = run(REPO / "plots" / f"plot_{fig}.py", self.study, "--out", out)
+                r = run(REPO / "plots" / f"plot_{fig}.py", self.study, "--out", out, "--build-dir", self.build)
                 self.assertEqual(r.returncode, 0, r.stderr)
                 for ext in ("png", "pdf"):
                     f = out / f"study_{fig}.{ext}"
@@ -84,7 +95,8 @@ class PlotScripts(unittest.TestCase):
             d = results / "smpi_resnet50_weak" / f"{block['name']}_p{p}"
             d.mkdir(parents=True)
             fake_runs.write_run(d / "run.h5", block, p, steps=6, seed=p)
-        r = run(REPO / "paper" / "make_report.py", "--results", results, "--out", self.root / "report")
+        r = run(REPO / "paper" / "make_report.py", "--results", results, "--out", self.root / "report",
+                "--build-dir", self.build)
         self.assertEqual(r.returncode, 0, r.stderr)
         md = (self.root / "report" / "REPORT.md").read_text()
         row = next(l for l in md.splitlines() if l.startswith("| ~100% efficiency"))
@@ -106,7 +118,7 @@ class PlotScripts(unittest.TestCase):
         self.assertIn("INCOMPLETE", r.stdout)
 
     def test_summarize_table(self):
-        r = run(REPO / "scripts" / "summarize.py", self.study)
+        r = run(REPO / "scripts" / "summarize.py", self.study, "--build-dir", self.build)
         self.assertEqual(r.returncode, 0, r.stderr)
         lines = r.stdout.splitlines()
         self.assertIn("top1 rank0", lines[0])
@@ -131,6 +143,27 @@ class PlotScripts(unittest.TestCase):
             r = run(REPO / "scripts" / "summarize.py", arg)
             self.assertEqual(r.returncode, 2, r.stderr)
             self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+
+
+    def test_modules_run_with_python_m(self):
+        out = self.root / "m"
+        r = run("-m", "ggbench.figures.consensus", self.study, "--out", out, "--build-dir", self.build, cwd=REPO)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue((out / "study_consensus.png").is_file())
+        r = run("-m", "ggbench.summary", self.study, "--build-dir", self.build, cwd=REPO)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("gossipgrad (timing=sync)", r.stdout)
+
+    def test_build_dir_without_gg_train_exits_2(self):
+        r = run(REPO / "scripts" / "summarize.py", self.study, "--build-dir", self.root / "nobuild")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        self.assertIn("not built", r.stderr)
+
+    def test_summary_rows_in_registry_order(self):
+        r = run(REPO / "scripts" / "summarize.py", self.study, "--build-dir", self.build)
+        algos = [line.split()[1] for line in r.stdout.splitlines()[2:]]
+        self.assertEqual(list(dict.fromkeys(algos)), ["allreduce", "ps", "gossip", "gossipgrad"])
 
 
 if __name__ == "__main__":

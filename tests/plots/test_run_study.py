@@ -1,7 +1,9 @@
-"""scripts/run_study.py: study validation, expansion into mpirun command lines, and a full run of a
-small study against a stand-in gg_train (fake_gg_train.py) that writes synthetic run logs.
+"""scripts/run_study.py and scripts/run_smpi.py: study validation against the registry of gg_train
+--describe, expansion into mpirun / smpirun command lines, and full runs of small studies against a
+stand-in gg_train (fake_gg_train.py, synthetic run logs) and smpirun (fake_smpirun.py).
 
   /usr/bin/python3 -m unittest discover -s tests/plots -p "test_run_study.py" -v"""
+import copy
 import json
 import os
 import pathlib
@@ -14,9 +16,14 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 HERE = pathlib.Path(__file__).resolve().parent
 PY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 RUNNER = REPO / "scripts" / "run_study.py"
+SMPI_RUNNER = REPO / "scripts" / "run_smpi.py"
+FAKE = json.loads((HERE / "fake_describe.json").read_text())
+NAMES = ", ".join(a["name"] for a in FAKE["algorithms"])
 
 
-class RunStudy(unittest.TestCase):
+class StudyCase(unittest.TestCase):
+    """A temporary directory with a stand-in build, a base config and helpers to run a runner."""
+
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory(prefix="gg_runner_")
         self.root = pathlib.Path(self.tmp.name)
@@ -34,9 +41,25 @@ class RunStudy(unittest.TestCase):
         path.write_text(doc if isinstance(doc, str) else json.dumps(doc))
         return path
 
-    def runner(self, *args):
-        return subprocess.run([PY, RUNNER, *map(str, args), "--build-dir", self.build, "--results",
+    def runner(self, *args, build=None, script=RUNNER):
+        return subprocess.run([PY, script, *map(str, args), "--build-dir", build or self.build, "--results",
                                self.root / "results"], capture_output=True, text=True, timeout=120)
+
+    def build_with(self, describe):
+        """A build whose gg_train answers --describe with `describe` (a dict) or, given None, fails like
+        a gg_train that predates --describe; anything else goes to the stand-in."""
+        build = self.root / f"build{len(list(self.root.glob('build*')))}"
+        (build / "experiments").mkdir(parents=True)
+        if describe is None:
+            answer = "echo \"gg_train: error: unknown argument '--describe' (see --help)\" >&2; exit 2"
+        else:
+            (build / "describe.json").write_text(json.dumps(describe))
+            answer = f"cat {build / 'describe.json'}; exit 0"
+        gg = build / "experiments" / "gg_train"
+        gg.write_text(f"#!/bin/sh\nif [ \"$1\" = --describe ]; then {answer}; fi\n"
+                      f"exec {HERE / 'fake_gg_train.py'} \"$@\"\n")
+        gg.chmod(0o755)
+        return build
 
     def assert_bad(self, doc, *fragments):
         r = self.runner(self.study(doc), "--dry-run")
@@ -45,6 +68,9 @@ class RunStudy(unittest.TestCase):
         for f in fragments:
             self.assertIn(f, r.stderr)
 
+
+
+class RunStudy(StudyCase):
     def test_invalid_studies_exit_2_with_one_line(self):
         base = str(self.config)
         self.assert_bad('{"name": "x", "base": ', "malformed JSON at line 1")
@@ -53,11 +79,19 @@ class RunStudy(unittest.TestCase):
         self.assert_bad({"name": "x", "base": base, "sweep": {"ranks": [2, "4"]}}, "sweep.ranks[1]", "positive integer")
         self.assert_bad({"name": "x", "base": base, "sweep": {"ranks": 4}}, "sweep.ranks", "non-empty list")
         self.assert_bad({"name": "x", "base": base, "sweep": {"algorithm": [{"name": "sgd"}]}},
-                        "sweep.algorithm[0].name")
+                        "sweep.algorithm[0].name", f"expected one of {NAMES}, got")
+        self.assert_bad({"name": "x", "base": base,
+                         "sweep": {"algorithm": [{"name": "gossipgrad", "rotaton": "none"}]}},
+                        "sweep.algorithm[0].rotaton: unknown option of gossipgrad (options: topology,")
+        self.assert_bad({"name": "x", "base": base, "sweep": {"algorithm": [{"name": "ps", "mode": "lazy"}]}},
+                        "sweep.algorithm[0].mode: expected one of sync, async")
         self.assert_bad({"name": "x y", "base": base}, "name:")
         self.assert_bad({"name": "x", "base": "missing.json"}, "base", "not found")
         self.assert_bad({"name": "x", "base": base, "set": {"output.path": "a"}}, "chosen by the runner")
-        self.assert_bad({"name": "x", "base": base, "sweep": {"ranks": [4], "global_batch": 102}}, "does not divide")
+        self.assert_bad({"name": "x", "base": base, "sweep": {"algorithm": [{"name": "ps"}], "ranks": [4],
+                                                               "global_batch": 100}}, "does not divide among 3 workers")
+        self.assert_bad({"name": "x", "base": base, "sweep": {"ranks": [4], "global_batch": 64}},
+                        "sweep.global_batch: needs the algorithm")
         self.assert_bad({"name": "x", "base": base, "sweep": {"ranks": [4], "workers": [4]}}, "not both")
         self.assert_bad({"name": "x", "base": base, "sweep": {"workers": [0]}}, "sweep.workers[0]", "positive integer")
 
@@ -77,6 +111,46 @@ class RunStudy(unittest.TestCase):
         self.assertIn("-np 18 ", line("ps_servers-2_w16_gb64"))
         for name, batch in (("allreduce_w4_gb64", 16), ("ps_w4_gb64", 16), ("ps_servers-2_w16_gb64", 4)):
             self.assertIn(f"--set train.batch={batch} ", line(name))
+
+    def test_algorithm_names_come_from_describe(self):
+        doc = copy.deepcopy(FAKE)
+        doc["algorithms"].append({"name": "extra_algo", "summary": "", "provenance": "extension", "reference": "",
+                                  "options": [], "layout": {"servers_option": None}})
+        build = self.build_with(doc)
+        ok = {"name": "x", "base": str(self.config), "sweep": {"algorithm": [{"name": "extra_algo"}], "ranks": [4]}}
+        r = self.runner(self.study(ok), "--dry-run", build=build)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("/x/extra_algo_p4/run.h5", r.stdout)
+        bad = {"name": "x", "base": str(self.config), "sweep": {"algorithm": [{"name": "sgd"}]}}
+        r = self.runner(self.study(bad), "--dry-run", build=build)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(f"expected one of {NAMES}, extra_algo, got \"sgd\"", r.stderr)
+
+    def test_server_ranks_come_from_the_layout(self):
+        doc = copy.deepcopy(FAKE)
+        gossip = next(a for a in doc["algorithms"] if a["name"] == "gossip")
+        gossip["options"].append({"name": "relays", "type": "int", "default": 2, "min": 0, "doc": ""})
+        gossip["layout"]["servers_option"] = "relays"
+        ps = next(a for a in doc["algorithms"] if a["name"] == "ps")
+        ps["layout"]["servers_option"] = None
+        study = {"name": "w", "base": str(self.config), "sweep": {
+            "algorithm": [{"name": "gossip"}, {"name": "gossip", "relays": 3}, {"name": "ps"}], "workers": [4]}}
+        r = self.runner(self.study(study), "--dry-run", build=self.build_with(doc))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.strip().splitlines()
+        self.assertIn("-np 6 ", next(l for l in lines if "/gossip_w4/" in l))
+        self.assertIn("-np 7 ", next(l for l in lines if "/gossip_relays-3_w4/" in l))
+        self.assertIn("-np 4 ", next(l for l in lines if "/ps_w4/" in l))
+
+    def test_dry_run_needs_a_gg_train_that_describes_itself(self):
+        doc = {"name": "x", "base": str(self.config)}
+        for build, words in ((self.root / "empty", "not built; build it first (cmake --build"),
+                             (self.build_with(None), "--describe failed")):
+            with self.subTest(build=build.name):
+                r = self.runner(self.study(doc), "--dry-run", build=build)
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+                self.assertIn(words, r.stderr)
 
     def test_expansion_and_launcher_flags(self):
         doc = {"name": "s", "base": str(self.config), "set": {"train.epochs": 2},
@@ -126,6 +200,52 @@ class RunStudy(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("-np 2", r.stdout)
         self.assertIn("output.path=", r.stdout)
+
+
+class RunSmpi(StudyCase):
+    """The SMPI runner shares the study code: same validation, expansion and run loop."""
+
+    def smpi(self, *args, build=None):
+        return self.runner(*args, "--smpirun", HERE / "fake_smpirun.py", build=build, script=SMPI_RUNNER)
+
+    def test_same_validation_as_run_study(self):
+        doc = {"name": "x", "base": str(self.config), "sweep": {"algorithm": [{"name": "sgd"}]}}
+        r = self.smpi(self.study(doc), "--dry-run")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        self.assertIn(f"sweep.algorithm[0].name: expected one of {NAMES}, got", r.stderr)
+        r = self.smpi(self.study(doc), "--dry-run", build=self.root / "nobuild")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("build it first (cmake --preset smpi", r.stderr)
+
+    def test_proxy_study_dry_run(self):
+        doc = {"name": "sp", "base": str(self.config), "smpi": {"profile": "lenet_cpu", "payload_scale": 4},
+               "set": {"train.bucket_kb": 4096},
+               "sweep": {"algorithm": [{"name": "allreduce"}, {"name": "ps", "servers": 2}], "workers": [8, 16],
+                         "global_batch": 64}}
+        r = self.smpi(self.study(doc), "--dry-run", "--only", "_w16")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.strip().splitlines()
+        self.assertEqual(len(lines), 2)
+        ps = next(l for l in lines if "/ps_servers-2_w16_gb64/" in l)
+        self.assertIn("-np 18 ", ps)
+        self.assertIn("--set comm.iallreduce=ring", ps)
+        self.assertIn("--set train.bucket_kb=1024", ps)  # true units / payload scale
+        self.assertIn("--set train.batch=4", ps)
+        self.assertIn("--cfg=smpi/coll-selector:ompi", ps)
+
+    def test_runs_record_simulated_time_and_summarize(self):
+        doc = {"name": "sm", "base": str(self.config),
+               "sweep": {"algorithm": [{"name": "gossipgrad"}, {"name": "ps"}], "ranks": [4]}}
+        r = self.smpi(self.study(doc))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("1.000 s simulated", r.stdout)
+        self.assertIn("top1 rank0", r.stdout)  # the summary table, as run_study prints it
+        study = self.root / "results" / "sm"
+        runs = json.loads((study / "smpi_runs.json").read_text())
+        self.assertEqual(sorted(e["run"] for e in runs), ["gossipgrad_p4", "ps_p4"])
+        self.assertTrue((study / "ps_p4" / "run.h5").is_file())
+        self.assertEqual(len((study / "ps_p4" / "hostfile").read_text().split()), 4)
 
 
 if __name__ == "__main__":

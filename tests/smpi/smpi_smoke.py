@@ -11,8 +11,7 @@ import subprocess
 import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(REPO, "scripts"))
-sys.path.insert(0, os.path.join(REPO, "plots"))
+sys.path.insert(0, REPO)  # the ggbench package
 
 
 def fail(msg):
@@ -28,8 +27,7 @@ def main():
     if shutil.which("smpirun") is None:
         print("SKIPPED: smpirun not found (apt-get install libsimgrid-dev)")
         return 77
-    import run_smpi  # noqa: E402
-    import runlog  # noqa: E402
+    from ggbench import run_smpi, runlog, smpi  # noqa: E402
     # A 3-layer proxy profile: 10 ms forward + 20 ms backward at batch 8, 1M parameters in all.
     prof = {"name": "smoke", "batch": 8, "classes": 10, "layers": [
         {"name": "a", "params": 200000, "forward_s": 0.002, "backward_s": 0.004},
@@ -60,9 +58,9 @@ def main():
     open(hostfile, "w").write("\n".join(f"gpu{i}" for i in range(6)) + "\n")
     for p in (6, 8):  # ring (p not a power of two) and recursive halving/doubling
         open(hostfile, "w").write("\n".join(f"gpu{i}" for i in range(p)) + "\n")
-        cmd = run_smpi.smpi_command("smpirun", probe, os.path.join(REPO, "experiments/platforms/p100_edr_fattree.xml"),
+        cmd = smpi.smpi_command("smpirun", probe, os.path.join(REPO, "experiments/platforms/p100_edr_fattree.xml"),
                                     hostfile, p, ["--bytes", "4004", "--reps", "1", "--iallreduce", "ring"])[:-1]
-        out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **run_smpi.SMPI_ENV}).stdout
+        out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **smpi.SMPI_ENV}).stdout
         if "iallreduce_check ok" not in out:
             fail(f"gg_comm_probe p={p}: nonblocking allreduce gave a wrong sum:\n{out}")
         print(f"ok  iallreduce sum at p={p}")

@@ -1,8 +1,17 @@
-"""Loads GossipGraD-Bench run logs (HDF5, schema in core/log/SCHEMA.md) for the plot scripts and
-scripts/summarize.py. A file without the `schema_version` attribute is rejected with exit code 2."""
+"""Loads GossipGraD-Bench run logs (HDF5, schema in core/log/SCHEMA.md) for the figures, the summary
+and the report. A file without the `schema_version` attribute is rejected (RunLogError; the command-line
+tools turn it into one line on stderr and exit code 2).
+
+Where a run's algorithm is described, in order of preference:
+  1. the log's own `algorithm_spec` attribute (logs of a gg_train with --describe; their `config` holds
+     every option, defaults filled in);
+  2. older logs, which lack it and hold only the options the user set: the spec of that name from the
+     registry (`gg_train --describe` of the built binary, ggbench/registry.py), when one is given;
+  3. otherwise none: such a run's label lists every option its block sets.
+Labels name the options that differ from the spec's defaults: 'gossipgrad (rotation=none)'. Runs sort
+in registry order (unknown names after the known ones, by name), then by label."""
 import json
 import os
-import re
 import sys
 from dataclasses import dataclass, field
 
@@ -11,47 +20,17 @@ from dataclasses import dataclass, field
 # finished. Set before h5py loads the library.
 os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
 import h5py  # noqa: E402
-import numpy as np
+import numpy as np  # noqa: E402
+
+from . import registry as registries  # noqa: E402
+from . import spec as specs  # noqa: E402
 
 SCHEMA_VERSION = 1
 METRIC_GROUPS = ("rank0", "averaged", "replica_min", "replica_max")
 
-# Defaults of every algorithm option (algorithms/*.cpp); labels show only what differs from them.
-DEFAULTS = {
-    "allreduce": {},
-    "gossip": {"exchange": "parameters", "timing": "async"},
-    "gossipgrad": {"topology": "hypercube", "rotation": "shift", "exchange": "parameters",
-                   "timing": "async", "shuffle": True},
-    "ps": {"servers": 1, "mode": "sync", "staleness": 0},
-}
-
-
-ORDER = ["allreduce", "ps", "gossip", "gossipgrad"]
-
-
-def sort_key(label):
-    """Orders labels as allreduce, ps, gossip, gossipgrad, then their variants alphabetically."""
-    base = re.split(r"[ ,(]", label)[0]
-    return (ORDER.index(base) if base in ORDER else len(ORDER), label)
-
 
 class RunLogError(Exception):
     """A path that is not a readable run log; main() turns it into exit code 2."""
-
-
-def algorithm_label(block):
-    """'gossipgrad' or 'gossipgrad (rotation=none, shuffle=off)' from an algorithm config block."""
-    name = block.get("name", "?")
-    defaults = DEFAULTS.get(name, {})
-    parts = []
-    for key in sorted(k for k in block if k != "name"):
-        value = block[key]
-        if defaults.get(key) == value:
-            continue
-        if isinstance(value, bool):
-            value = "on" if value else "off"
-        parts.append(f"{key}={value}")
-    return f"{name} ({', '.join(parts)})" if parts else name
 
 
 @dataclass
@@ -62,14 +41,32 @@ class Run:
     attrs: dict
     eval: dict = field(default_factory=dict)   # 'step', 'epoch', 'wall_s', 'consensus', 'rank0/top1', ...
     steps: dict = field(default_factory=dict)  # 'compute_s' [S, W], 'loss_mean' [S], ...
+    spec: dict = None         # the algorithm's spec (see the module doc), None when unknown
+    spec_source: str = None   # "log", "describe" or None
+    index: int = None         # the algorithm's registry position, None without a registry or for unknown names
+    registry: object = field(default=None, repr=False)  # the ggbench.registry.Registry it was loaded with
+
+    @property
+    def block(self):
+        return self.config.get("algorithm", {})
 
     @property
     def algorithm(self):
-        return self.config.get("algorithm", {}).get("name", "?")
+        return self.block.get("name", "?")
 
     @property
     def label(self):
-        return algorithm_label(self.config.get("algorithm", {}))
+        return specs.label(self.spec, self.block)
+
+    @property
+    def options(self):
+        """Effective options (defaults filled in from the spec); without a spec only those the log sets."""
+        return specs.effective(self.spec, self.block)
+
+    @property
+    def variant(self):
+        """The options that differ from the defaults: what the label shows."""
+        return specs.differing(self.spec, self.block)
 
     @property
     def ranks(self):
@@ -112,6 +109,20 @@ class Run:
         return float(values[-1]) if values is not None and len(values) else float("nan")
 
 
+def sort_key(run):
+    """Registry order of the run's algorithm (unknown ones last, by name), then its label."""
+    return (run.index if run.index is not None else float("inf"), run.algorithm, run.label)
+
+
+def by_label(runs):
+    """{label: first run with that label}, in sort_key order: what series keyed by label need to keep
+    the order and colour of their algorithm."""
+    out = {}
+    for r in sorted(runs, key=sort_key):
+        out.setdefault(r.label, r)
+    return out
+
+
 def legend_labels(runs, with_p=None):
     """One legend text per run: its algorithm label, plus ', p=N' when the runs span several p
     (or with_p is True) and ', batch=B' when one algorithm and p appear with several batch sizes."""
@@ -137,8 +148,17 @@ def _attr(value):
     return value
 
 
-def load(path):
-    """Reads one run log completely. Raises RunLogError for anything that is not one."""
+def _json_attr(attrs, key, path, default):
+    try:
+        return json.loads(attrs[key]) if key in attrs else default
+    except (json.JSONDecodeError, TypeError):
+        raise RunLogError(f"{path}: the {key} attribute is not valid JSON") from None
+
+
+def load(path, registry=None):
+    """Reads one run log completely; `registry` (ggbench.registry.Registry or None) describes the
+    algorithms of logs older than the algorithm_spec attribute and gives the order. Raises RunLogError
+    for anything that is not a run log."""
     not_a_log = f"{path} is not a GossipGraD-Bench run log"
     if not os.path.isfile(path):
         raise RunLogError(f"{path}: no such file")
@@ -155,10 +175,6 @@ def load(path):
         if version > SCHEMA_VERSION:
             raise RunLogError(f"{path}: schema_version {version} is newer than this reader ({SCHEMA_VERSION})")
         attrs = {k: _attr(v) for k, v in f.attrs.items()}
-        try:
-            config = json.loads(attrs.get("config", "{}"))
-        except json.JSONDecodeError:
-            raise RunLogError(f"{path}: the config attribute is not valid JSON") from None
         ev, st = {}, {}
         for key in ("step", "epoch", "wall_s", "consensus"):
             ev[key] = f[f"eval/{key}"][:] if f"eval/{key}" in f else np.zeros(0)
@@ -169,9 +185,16 @@ def load(path):
         if "steps" in f:
             for key, ds in f["steps"].items():
                 st[key] = ds[:]
+    config = _json_attr(attrs, "config", path, {})
+    spec = _json_attr(attrs, "algorithm_spec", path, None)
+    algorithm = config.get("algorithm", {}).get("name") if isinstance(config, dict) else None
+    source = "log" if spec is not None else None
+    if spec is None and registry is not None and registry.find(algorithm) is not None:
+        spec, source = registry.find(algorithm), "describe"
     name = os.path.basename(os.path.dirname(os.path.abspath(path))) if os.path.basename(path) == "run.h5" \
         else os.path.splitext(os.path.basename(path))[0]
-    return Run(path=path, name=name, config=config, attrs=attrs, eval=ev, steps=st)
+    return Run(path=path, name=name, config=config, attrs=attrs, eval=ev, steps=st, spec=spec, spec_source=source,
+               index=registry.index(algorithm) if registry is not None else None, registry=registry)
 
 
 def find_logs(paths):
@@ -188,18 +211,32 @@ def find_logs(paths):
     return out
 
 
-def load_all(paths):
-    return [load(p) for p in find_logs(paths)]
+def load_all(paths, registry=None):
+    return [load(p, registry) for p in find_logs(paths)]
 
 
-def load_or_exit(paths, prog):
-    """load_all() for a command-line tool: a bad input prints one line and exits with code 2."""
+def fail(prog, message):
+    """One line on stderr and exit code 2: how every tool reports bad input."""
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def registry_or_exit(build_dir, prog):
+    """ggbench.registry.for_readers() for a command-line tool: a --build-dir that does not answer exits 2."""
     try:
-        runs = load_all(paths)
+        return registries.for_readers(build_dir)
+    except registries.RegistryError as e:
+        fail(prog, e)
+
+
+def load_or_exit(paths, prog, build_dir=None):
+    """load_all() for a command-line tool, with the registry of --build-dir (or the default build, when
+    it answers): a bad input prints one line and exits with code 2."""
+    registry = registry_or_exit(build_dir, prog)
+    try:
+        runs = load_all(paths, registry)
     except RunLogError as e:
-        print(f"{prog}: error: {e}", file=sys.stderr)
-        sys.exit(2)
+        fail(prog, e)
     if not runs:
-        print(f"{prog}: error: no run logs given", file=sys.stderr)
-        sys.exit(2)
+        fail(prog, "no run logs given")
     return runs

@@ -1,0 +1,28 @@
+"""GossipGraD-Bench's Python tools, one importable package. Library modules:
+
+  registry.py     asks the built trainer what it knows (`gg_train --describe`, cached per process):
+                  algorithm names in registry order, specs, defaults, server ranks
+  spec.py         answers from one algorithm spec: defaults, effective options, labels, servers, checks
+  runlog.py       loads HDF5 run logs (core/log/SCHEMA.md) into Run objects; labels and order
+  style.py        the figures' look: colours from the registry (algorithm, variant), save, setup
+  figures/        one module per figure (accuracy, breakdown, efficiency, consensus, ablation,
+                  scaling) and all.py drawing the first five
+  summary.py      the one-line-per-run table
+  study.py        study files: validation against the registry, sweep expansion into runs
+  launch.py       mpirun command prefix, one run with log file and timeout
+  runner.py       what both study runners share: command line, plan, run loop, summary at the end
+  run_study.py    the mpirun study runner
+  smpi.py         SMPI pieces: settings, platforms, proxy models, smpirun command line
+  run_smpi.py     the SMPI study runner
+  alpha_beta.py   the simulated network's alpha-beta check
+  report.py       paper/REPORT.md from the run logs
+
+Commands: every module with a main() runs as `python3 -m ggbench.<module>` from the repository root,
+and keeps its documented script path, a thin entry point that puts the repository root on sys.path
+(the one place that does) and calls main():
+  scripts/run_study.py      -> ggbench.run_study        scripts/run_smpi.py   -> ggbench.run_smpi
+  scripts/summarize.py      -> ggbench.summary          scripts/smpi_alpha_beta.py -> ggbench.alpha_beta
+  plots/plot_<figure>.py    -> ggbench.figures.<figure> plots/make_figures.py -> ggbench.figures.all
+  paper/make_report.py      -> ggbench.report
+No module of the package changes sys.path. Use /usr/bin/python3 (h5py, numpy, matplotlib); the study
+runners themselves need only the standard library."""

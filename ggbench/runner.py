@@ -1,0 +1,107 @@
+"""What the mpirun and SMPI study runners (ggbench/run_study.py, ggbench/run_smpi.py) share: their
+common command line, turning a study into runs (validated against the registry of the built gg_train),
+the loop that runs them one by one, and the summary at the end."""
+import json
+import os
+import sys
+import time
+
+from . import study as studies
+from .launch import command_line, run_one, tail
+
+
+def add_args(ap, build_dir):
+    """Options of both runners; the build directory's default differs."""
+    ap.add_argument("--build-dir", default=build_dir,
+                    help="where gg_train was built; its --describe names the algorithms (default: %(default)s)")
+    ap.add_argument("--results", default="results", help="results root (default: %(default)s)")
+    ap.add_argument("--ranks", type=int, default=1, help="ranks for a single config (default: %(default)s)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="extra override for every run")
+    ap.add_argument("--only", action="append", default=[], metavar="SUBSTR",
+                    help="run only runs whose name contains it")
+    ap.add_argument("--timeout", type=float, default=None, help="seconds per run before it is killed")
+    ap.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
+
+
+def check_args(args):
+    if args.ranks < 1:
+        raise studies.StudyError("--ranks: expected a positive integer")
+    studies.check_cli_sets(args.set)
+
+
+def plan(doc, src, registry, args, first=(), transform=None):
+    """(Study, runs) of a study document: validated, changed by transform(study) if given (the SMPI
+    runner's proxy model), its inline base placed under the results, expanded with the command line's
+    --set, filtered by --only. Raises StudyError."""
+    study = studies.validate_study(doc, src, registry)
+    if transform:
+        transform(study)
+    studies.place_base(study, args.results)
+    runs = studies.expand(study, args.results, args.set, first)
+    if args.only:
+        runs = [r for r in runs if any(s in r["name"] for s in args.only)]
+        if not runs:
+            raise studies.StudyError(f"no run matches --only {' '.join(args.only)}")
+    return study, runs
+
+
+def write_base(study):
+    """Writes an inline base config where place_base put it."""
+    if study.inline_base:
+        os.makedirs(os.path.dirname(study.base_path), exist_ok=True)
+        with open(study.base_path, "w", encoding="utf-8") as f:
+            json.dump(study.base, f, indent=2)
+
+
+def execute(runs, command, timeout, dry_run, unit="ranks", prepare=None, check=None):
+    """Runs each run in turn, output in <out_dir>/log.txt; with dry_run only prints the command lines.
+    command(run) -> (argv, extra env); prepare(run) is called once its directory exists; check(run,
+    log_path, status, rc, wall seconds) -> (status, rc, note) may overrule the exit code and add to the
+    progress line.
+    Returns (number failed, run.h5 paths written)."""
+    failed, logs, start = 0, [], time.time()
+    for i, run in enumerate(runs, 1):
+        cmd, env = command(run)
+        if dry_run:
+            print(command_line(cmd, env))
+            continue
+        os.makedirs(run["out_dir"], exist_ok=True)
+        if prepare:
+            prepare(run)
+        log_path = os.path.join(run["out_dir"], "log.txt")
+        print(f"[{i}/{len(runs)}] {run['name']} ({run['ranks']} {unit}) ...", end=" ", flush=True)
+        t0 = time.time()
+        status, rc = run_one(cmd, env, log_path, timeout)
+        wall, note = time.time() - t0, ""
+        if check:
+            status, rc, note = check(run, log_path, status, rc, wall)
+        print(f"{status} in {wall:.1f} s{note} (total {time.time() - start:.0f} s)", flush=True)
+        h5 = os.path.join(run["out_dir"], "run.h5")
+        if os.path.exists(h5):
+            logs.append(h5)
+        if rc != 0:
+            failed += 1
+            for line in tail(log_path, 6):
+                print(f"    | {line}")
+            print(f"    full log: {log_path}")
+    return failed, logs
+
+
+def report(logs, study_dir, registry, plots, prog):
+    """Summary table of this invocation's logs; with plots, the figures of every log in the study
+    directory into <study_dir>/figures/."""
+    try:  # the runners themselves need no h5py, numpy or matplotlib
+        from . import runlog, summary
+    except ImportError as e:
+        print(f"{prog}: no summary ({e}); run under /usr/bin/python3", file=sys.stderr)
+        return
+    print()
+    try:
+        print("\n".join(summary.table(runlog.load_all(logs, registry))))
+        if plots:
+            from .figures import all as figures
+            out = os.path.join(study_dir, "figures")
+            print(f"\nfigures in {out}/:")
+            figures.draw_all(runlog.load_all([study_dir], registry), out, os.path.basename(study_dir) + "_")
+    except runlog.RunLogError as e:
+        print(f"{prog}: no summary or figures: {e}", file=sys.stderr)
