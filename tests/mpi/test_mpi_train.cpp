@@ -1,10 +1,12 @@
-// Training invariants under mpiexec with the tiny dense model of test_util.hpp:
+// Training invariants under mpiexec with the tiny dense model of test_util.hpp, every step driven by
+// StepRunner (the trainer's own step protocol) on deterministic synthetic batches:
 //   allreduce: replicas bitwise identical after N steps, and equal within float tolerance to one
-//              process training on the global batch;
-//   ps sync:   equals allreduce (over the same workers, same data) within float tolerance, replicas equal;
+//              process training on the global batch (the workers' batches side by side);
+//   ps sync:   equals allreduce (over the same workers, same data) within float tolerance, replicas equal,
+//              every push applied once;
 //   ps async:  every push applied exactly once (server counters), and the servers' final parameters
-//              equal init - lr * sum of all pushed gradients / W, with unequal step counts per worker
-//              and with and without a staleness bound.
+//              equal init - lr * (sum of all gradients the workers computed) / W, with unequal step
+//              counts per worker and with and without a staleness bound.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -19,31 +21,8 @@ namespace {
 using nlohmann::json;
 
 const SgdOptions kMomentum{.momentum = 0.9, .weight_decay = 5e-4, .nesterov = false};
-
-// Sample j of step t (every value distinct); label depends on the inputs so training means something.
-void make_batch(int t, int first, int n, Tensor& x, std::vector<std::int32_t>& labels) {
-  x.resize({n, 1, 1, 8});
-  labels.resize(std::size_t(n));
-  for (int i = 0; i < n; ++i) {
-    const int j = first + i;
-    for (int k = 0; k < 8; ++k) x.data()[i * 8 + k] = std::sin(0.37f * float(t * 64 + j) * float(k + 1));
-    labels[std::size_t(i)] = (x.data()[i * 8] > 0) + 2 * (x.data()[i * 8 + 1] > 0);
-  }
-}
-
-// One trainer-like step: forward, loss, backward (buckets -> algorithm), finish_step.
-void train_step(Model& m, Sgd& sgd, Algorithm& a, int t, int first, int n, double lr) {
-  Tensor x, dlogits;
-  std::vector<std::int32_t> labels;
-  make_batch(t, first, n, x, labels);
-  a.begin_step(t);
-  const RunContext ctx{Phase::Train, 1};
-  const Tensor& logits = m.forward(x, ctx, [&] { a.poll(); });
-  softmax_xent(logits, labels, &dlogits);
-  m.backward(dlogits, ctx, [&](const Bucket& b) { a.on_bucket_ready(b); }, [&] { a.poll(); });
-  TrainState st{m, sgd, lr, t};
-  a.finish_step(st);
-}
+const SgdOptions kPlain{.momentum = 0.0, .weight_decay = 0.0, .nesterov = false};
+constexpr std::int64_t kStride = 1000;  // ids of draw k: k * kStride + [0, global batch)
 
 double max_rel_diff(std::span<const float> a, std::span<const float> b) {
   double worst = 0;
@@ -52,13 +31,18 @@ double max_rel_diff(std::span<const float> a, std::span<const float> b) {
   return worst;
 }
 
+// Worker w of W trains samples [w * n, (w + 1) * n) of each draw: together one global batch of W * n.
+test::SyntheticBatches worker_batches(int w, int n) { return test::SyntheticBatches(std::int64_t(w) * n, n, kStride); }
+
 TEST(Allreduce, ReplicasIdenticalAndEqualToSingleProcess) {
-  const int G = 16, steps = 6;
-  test::Rig rig(G, kMomentum);
-  const int p = rig.comm.size(), r = rig.comm.rank(), n = G / p;
+  const int steps = 6;
+  test::Rig rig(16, kMomentum);
+  const int p = rig.comm.size(), r = rig.comm.rank(), n = std::max(1, 16 / p), G = n * p;
   auto algo = rig.make({{"name", "allreduce"}});
   ASSERT_GT(rig.model->buckets().size(), 1u);
-  for (int t = 0; t < steps; ++t) train_step(*rig.model, *rig.sgd, *algo, t, r * n, n, 0.1);
+  StepRunner runner(*algo, *rig.model, *rig.sgd, 3);
+  test::SyntheticBatches data = worker_batches(r, n);
+  for (int t = 0; t < steps; ++t) runner.run(t, steps, 0.1, data.next());
   algo->finish();
   EXPECT_GT(algo->stats().bytes_sent, 0u);
 
@@ -68,15 +52,17 @@ TEST(Allreduce, ReplicasIdenticalAndEqualToSingleProcess) {
     EXPECT_TRUE(std::equal(mine.begin(), mine.end(), all.begin() + std::ptrdiff_t(o * mine.size())))
         << "replica of rank " << o << " differs";
 
-  // One process, the whole global batch, plain optimizer step.
+  // The reference: one process, the whole global batch, plain forward / backward / optimizer step (no
+  // algorithm at all, so it shares nothing with what it checks).
   auto ref = test::tiny_model(G);
   Sgd ref_sgd(kMomentum, ref->ranges(), ref->num_params());
+  test::SyntheticBatches global = worker_batches(0, G);
+  Batch b;
+  Tensor dlogits;
   for (int t = 0; t < steps; ++t) {
-    Tensor x, dlogits;
-    std::vector<std::int32_t> labels;
-    make_batch(t, 0, G, x, labels);
-    const Tensor& logits = ref->forward(x, {Phase::Train, 1});
-    softmax_xent(logits, labels, &dlogits);
+    global(b);
+    const Tensor& logits = ref->forward(b.x, {Phase::Train, 1});
+    softmax_xent(logits, b.labels, &dlogits);
     ref->backward(dlogits, {Phase::Train, 1});
     ref_sgd.step(ref->params(), ref->grads(), 0.1);
   }
@@ -88,6 +74,7 @@ TEST(ParameterServer, SyncEqualsAllreduce) {
   MpiCommunicator world;
   const int p = world.size(), steps = 5, b = 2;
   for (int servers = 1; servers <= std::min(2, p - 1); ++servers) {
+    SCOPED_TRACE(std::to_string(servers) + " server(s)");
     const int W = p - servers;
     const bool worker = world.rank() < W;
     auto workers = world.split(worker ? 0 : 1);
@@ -108,56 +95,72 @@ TEST(ParameterServer, SyncEqualsAllreduce) {
     JsonReader ar_reader(ar_cfg, "algorithm");
     auto ar = make_algorithm(ar_reader, AlgorithmEnv{*workers, *m_ar, s_ar, 3});
     const int w = ps->worker_index();
+    StepRunner run_ps(*ps, *m_ps, s_ps, 3), run_ar(*ar, *m_ar, s_ar, 3);
+    test::SyntheticBatches data_ps = worker_batches(w, b), data_ar = worker_batches(w, b);
     for (int t = 0; t < steps; ++t) {
-      train_step(*m_ps, s_ps, *ps, t, w * b, b, 0.1);
-      train_step(*m_ar, s_ar, *ar, t, w * b, b, 0.1);
+      run_ps.run(t, steps, 0.1, data_ps.next());
+      run_ar.run(t, steps, 0.1, data_ar.next());
     }
     ps->finish();
     ar->finish();
-    EXPECT_LT(max_rel_diff(m_ps->params(), m_ar->params()), 1e-4) << servers << " server(s)";
+    EXPECT_LT(max_rel_diff(m_ps->params(), m_ar->params()), 1e-4);
+    EXPECT_GT(max_rel_diff(m_ps->params(), test::tiny_model(b)->params()), 1e-3);  // it did train
     const std::vector<float> mine(m_ps->params().begin(), m_ps->params().end());
     const std::vector<float> all = test::allgather(*workers, mine);
     for (int o = 0; o < W; ++o)
-      EXPECT_TRUE(std::equal(mine.begin(), mine.end(), all.begin() + std::ptrdiff_t(o * mine.size())));
+      EXPECT_TRUE(std::equal(mine.begin(), mine.end(), all.begin() + std::ptrdiff_t(o * mine.size())))
+          << "replica of worker " << o << " differs";
   }
 }
 
 TEST(ParameterServer, AsyncAppliesEveryPushExactlyOnce) {
   MpiCommunicator world;
   const int p = world.size(), N = 7;
-  const SgdOptions plain{.momentum = 0.0, .weight_decay = 0.0, .nesterov = false};
+  const double lr = 0.5;
   for (int staleness : {0, 2})
     for (int servers = 1; servers <= std::min(2, p - 1); ++servers) {
+      SCOPED_TRACE("staleness " + std::to_string(staleness) + ", " + std::to_string(servers) + " server(s)");
       const int W = p - servers;
       auto m = test::tiny_model(2);
-      Sgd sgd(plain, m->ranges(), m->num_params());
+      const std::size_t n = m->num_params();
+      Sgd sgd(kPlain, m->ranges(), n);
       json cfg{{"name", "ps"}, {"servers", servers}, {"mode", "async"}, {"staleness", staleness}};
       JsonReader reader(cfg, "algorithm");
       auto ps = make_algorithm(reader, AlgorithmEnv{world, *m, sgd, 3});
       auto& alg = dynamic_cast<ParameterServer&>(*ps);
       std::vector<std::int64_t> counts(std::size_t(W), 0);
+      std::vector<double> pushed(n, 0.0);  // sum of the gradients this worker computed
       if (ps->trains()) {
         const int w = ps->worker_index();
-        for (int t = 0; t < N + w; ++t) {  // unequal step counts: workers never wait for each other
-          std::fill(m->grads().begin(), m->grads().end(), float(w + 1));
-          ps->begin_step(t);
-          TrainState st{*m, sgd, 0.5, t};
-          ps->finish_step(st);
-        }
-        ps->finish();
+        test::GradientTap tap(*ps, *m);
+        StepRunner runner(tap, *m, sgd, 3);
+        test::SyntheticBatches data = worker_batches(w, 2);
+        const int steps = N + w;  // unequal step counts: workers never wait for each other
+        for (int t = 0; t < steps; ++t) runner.run(t, steps, lr, data.next());
+        tap.finish();
+        ASSERT_EQ(tap.steps(), std::size_t(steps));
+        for (int t = 0; t < steps; ++t)
+          for (std::size_t i = 0; i < n; ++i) pushed[i] += tap.at(std::size_t(t))[i];
       } else {
         ps->serve();
         counts = alg.applied_pushes();
-        // Final shard = init - lr * sum over workers of steps(w) * (w + 1) / W.
-        double total = 0;
-        for (int w = 0; w < W; ++w) total += double(N + w) * (w + 1) / W;
-        const Bucket sh = ParameterServer::shard(m->num_params(), servers, alg.server_index());
+      }
+      const std::vector<double> all_pushed = test::allgather(world, pushed);  // servers contribute zeros
+      if (!ps->trains()) {
+        // Final shard = init - lr * (sum over workers and steps of the gradient) / W.
+        const Bucket sh = ParameterServer::shard(n, servers, alg.server_index());
         const auto fresh = test::tiny_model(2);
         const auto init = fresh->params().subspan(sh.offset, sh.count);
-        double worst = 0;
-        for (std::size_t i = 0; i < sh.count; ++i)
-          worst = std::max(worst, std::abs(double(alg.shard_params()[i]) - (init[i] - 0.5 * total)));
-        EXPECT_LT(worst, 1e-4 * (1 + total)) << "staleness " << staleness;
+        double worst = 0, moved = 0;
+        for (std::size_t i = 0; i < sh.count; ++i) {
+          double total = 0;
+          for (int w = 0; w < W; ++w) total += all_pushed[std::size_t(w) * n + sh.offset + i];
+          const double expect = init[i] - lr * total / W;
+          worst = std::max(worst, std::abs(double(alg.shard_params()[i]) - expect) / (1 + std::abs(expect)));
+          moved = std::max(moved, std::abs(expect - init[i]));
+        }
+        EXPECT_LT(worst, 1e-5) << "server " << alg.server_index();
+        EXPECT_GT(moved, 1e-3) << "the gradients must move the parameters for this check to mean anything";
       }
       const auto all = test::allgather(world, counts);
       for (int r = W; r < p; ++r)
