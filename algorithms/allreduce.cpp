@@ -1,6 +1,8 @@
 // allreduce: synchronous data-parallel SGD. As each gradient bucket becomes final during backward,
-// a nonblocking MPI_Iallreduce (sum) of that slice starts; poll() between layers tests them so they
-// progress; finish_step waits for all, scales by 1/p and runs the optimizer. Every rank applies the
+// a nonblocking allreduce (sum) of that slice starts (MPI_Iallreduce, or with
+// AlgorithmEnv::ring_iallreduce the engine's ring / halving-doubling schedule: iallreduce.hpp); poll()
+// between layers tests them so they progress; finish_step waits for all, scales by 1/p and runs the
+// optimizer. Every rank applies the
 // identical averaged gradient to identical parameters, so replicas stay bitwise identical.
 //
 // stats().bytes_sent counts 2 (p-1)/p of the gradient bytes: what a ring allreduce sends per rank.
@@ -10,6 +12,7 @@
 #include <vector>
 
 #include "algorithms/algo_util.hpp"
+#include "algorithms/iallreduce.hpp"
 #include "algorithms/spec.hpp"
 
 namespace gg {
@@ -18,7 +21,10 @@ namespace {
 
 class AllreduceSgd final : public Algorithm {
  public:
-  explicit AllreduceSgd(const AlgorithmEnv& env) : comm_(env.comm), model_(env.model) { setup(); }
+  explicit AllreduceSgd(const AlgorithmEnv& env)
+      : comm_(env.comm), model_(env.model), iallreduce_(env.comm, env.ring_iallreduce) {
+    setup();
+  }
 
   std::string name() const override { return "allreduce"; }
   int num_workers() const override { return comm_.size(); }
@@ -65,7 +71,9 @@ class AllreduceSgd final : public Algorithm {
     reqs_.clear();
     reqs_.resize(buckets_.size());
     posted_.assign(buckets_.size(), 0);
-    comm_.reserve_requests(buckets_.size());
+    std::vector<std::size_t> counts;
+    for (const Bucket& b : buckets_) counts.push_back(b.count);
+    iallreduce_.plan(counts);  // reserves the requests (and in ring mode the tags)
   }
 
   void post(std::size_t i) {
@@ -74,7 +82,7 @@ class AllreduceSgd final : public Algorithm {
     posted_[i] = 1;
     if (comm_.size() == 1) return;
     const Bucket& b = buckets_[i];
-    reqs_[i] = comm_.iallreduce_sum(model_.grads().subspan(b.offset, b.count));
+    reqs_[i] = iallreduce_.start(i, model_.grads().subspan(b.offset, b.count));
     ++in_flight_;
     const int p = comm_.size();
     stats_.bytes_sent += 2 * std::uint64_t(p - 1) * b.count * sizeof(float) / std::uint64_t(p);
@@ -82,6 +90,7 @@ class AllreduceSgd final : public Algorithm {
 
   Communicator& comm_;
   Model& model_;
+  Iallreduce iallreduce_;       // one slot per bucket
   std::vector<Bucket> buckets_;
   std::vector<Request> reqs_;   // [bucket]
   std::vector<char> posted_;    // [bucket] started this step

@@ -9,9 +9,6 @@ namespace gg {
 
 namespace {
 
-constexpr int kShuffleTag = 900;
-constexpr int kExchangeTag = 1000;  // + ((bucket * arrays + array) * 2 + parity)
-
 ScheduleSpec checked(const ScheduleSpec& spec, int p, const std::string& path) {
   check_schedule(spec, p, path + (path.empty() ? "" : ".") + "topology");
   return spec;
@@ -51,9 +48,10 @@ PairExchange::PairExchange(PairExchangeOptions opt, const AlgorithmEnv& env, con
       comm_(env.comm),
       model_(env.model),
       optimizer_(env.optimizer),
-      schedule_(checked(opt_.schedule, env.comm.size(), config_path), env.comm.rank(), env.comm.size()) {
+      schedule_(checked(opt_.schedule, env.comm.size(), config_path), env.comm.rank(), env.comm.size()),
+      exchange_tag_(env.comm.reserve_tags(4)) {
   // One rank has nobody to swap samples with: the shuffle is a no-op there.
-  if (opt_.shuffle && comm_.size() > 1) shuffle_.emplace(comm_, model_.input_sample(), model_.max_batch(), kShuffleTag);
+  if (opt_.shuffle && comm_.size() > 1) shuffle_.emplace(comm_, model_.input_sample(), model_.max_batch());
   setup();
 }
 
@@ -111,7 +109,7 @@ void PairExchange::post(Slot& s, std::size_t b, int parity) {
       src = copy;
     }
     const std::size_t r = (b * std::size_t(arrays()) + std::size_t(a)) * 2;
-    const int tag = kExchangeTag + int(r) + parity;
+    const int tag = exchange_tag_ + 2 * a + parity;  // one channel per (array, parity): buckets in FIFO order
     s.reqs[r] = comm_.isend(src, cnt * sizeof(float), s.partners.send_to, tag);
     s.reqs[r + 1] = comm_.irecv(s.recv.data() + std::size_t(a) * n + off, cnt * sizeof(float), s.partners.recv_from, tag);
     stats_.bytes_sent += cnt * sizeof(float);

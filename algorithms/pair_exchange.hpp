@@ -96,6 +96,11 @@ class PairExchange final : public Algorithm {
   std::optional<SampleShuffle> shuffle_;
   std::vector<Bucket> buckets_;
   std::array<Slot, 2> slots_;  // [0] only, except async gradients: [step parity]
+  // Tags [exchange_tag_, +4): array a, parity q on exchange_tag_ + 2a + q, whatever the bucket count.
+  // A slot's buckets share their tag: every rank posts them in the same order (the backward pass
+  // announces them in a fixed order, then post_all in index order), and messages between two ranks
+  // with one tag are non-overtaking, so the k-th bucket sent meets the k-th bucket received.
+  int exchange_tag_;
   std::int64_t step_ = 0;
   Partners partners_;          // this step's
   StepStats stats_;

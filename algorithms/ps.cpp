@@ -11,7 +11,6 @@ namespace gg {
 
 namespace {
 
-constexpr int kInitTag = 2000, kHeaderTag = 2001, kGradTag = 2002, kParamsTag = 2003;
 constexpr std::int64_t kPush = 1, kDone = 2;
 
 }  // namespace
@@ -31,6 +30,11 @@ ParameterServer::ParameterServer(PsOptions opt, const AlgorithmEnv& env, const s
                      std::to_string(p));
   workers_ = p - opt_.servers;
   server_ = comm_.rank() >= workers_ ? comm_.rank() - workers_ : -1;
+  const int tags = comm_.reserve_tags(4);  // every rank, workers and servers alike
+  init_tag_ = tags;
+  header_tag_ = tags + 1;
+  grad_tag_ = tags + 2;
+  params_tag_ = tags + 3;
   const std::size_t n = model_.num_params();
   if (server_ < 0) {
     for (int s = 0; s < opt_.servers; ++s) shards_.push_back(shard(n, opt_.servers, s));
@@ -65,7 +69,7 @@ void ParameterServer::send_init() {
   if (comm_.rank() != 0) return;
   const float* w = model_.params().data();
   for (std::size_t s = 0; s < shards_.size(); ++s)
-    comm_.send(w + shards_[s].offset, shards_[s].count * sizeof(float), server_rank(int(s)), kInitTag);
+    comm_.send(w + shards_[s].offset, shards_[s].count * sizeof(float), server_rank(int(s)), init_tag_);
 }
 
 void ParameterServer::finish_step(TrainState& st) {
@@ -78,9 +82,9 @@ void ParameterServer::finish_step(TrainState& st) {
   for (std::size_t s = 0; s < shards_.size(); ++s) {
     const Bucket& sh = shards_[s];
     const int dst = server_rank(int(s));
-    pulls_[s] = comm_.irecv(w + sh.offset, sh.count * sizeof(float), dst, kParamsTag);
-    header_reqs_[s] = comm_.isend(&header_, sizeof header_, dst, kHeaderTag);
-    push_reqs_[s] = comm_.isend(g + sh.offset, sh.count * sizeof(float), dst, kGradTag);
+    pulls_[s] = comm_.irecv(w + sh.offset, sh.count * sizeof(float), dst, params_tag_);
+    header_reqs_[s] = comm_.isend(&header_, sizeof header_, dst, header_tag_);
+    push_reqs_[s] = comm_.isend(g + sh.offset, sh.count * sizeof(float), dst, grad_tag_);
     stats_.bytes_sent += sizeof header_ + sh.count * sizeof(float);
   }
   TimeScope wt(comm_, stats_.wait_s);
@@ -96,7 +100,7 @@ void ParameterServer::finish() {
   done_ = true;
   if (!init_sent_) send_init();  // the servers wait for it even if no step ran
   const Header done{kDone, -1, 0.0};
-  for (std::size_t s = 0; s < shards_.size(); ++s) comm_.send(&done, sizeof done, server_rank(int(s)), kHeaderTag);
+  for (std::size_t s = 0; s < shards_.size(); ++s) comm_.send(&done, sizeof done, server_rank(int(s)), header_tag_);
 }
 
 // ---- server side ----
@@ -110,7 +114,7 @@ bool ParameterServer::may_answer(int w) const {
 }
 
 void ParameterServer::answer(int w) {
-  comm_.send(params_.data(), params_.size() * sizeof(float), w, kParamsTag);  // w has posted its receive
+  comm_.send(params_.data(), params_.size() * sizeof(float), w, params_tag_);  // w has posted its receive
 }
 
 void ParameterServer::answer_deferred() {
@@ -137,7 +141,7 @@ void ParameterServer::apply_sync(int w, const Header& h) {
   sgd_->step(params_, sum_, current_.lr);
   for (int v = 0; v < workers_; ++v) {
     ++applied_[std::size_t(v)];
-    replies_[std::size_t(v)] = comm_.isend(params_.data(), params_.size() * sizeof(float), v, kParamsTag);
+    replies_[std::size_t(v)] = comm_.isend(params_.data(), params_.size() * sizeof(float), v, params_tag_);
   }
   for (Request& r : replies_) r.wait();  // params_ must not change before every copy has left
   arrived_ = 0;
@@ -155,12 +159,12 @@ void ParameterServer::apply_async(int w, const Header& h) {
 
 void ParameterServer::serve() {
   if (server_ < 0) throw std::logic_error("ps: serve called on a worker rank");
-  comm_.recv(params_.data(), params_.size() * sizeof(float), 0, kInitTag);
+  comm_.recv(params_.data(), params_.size() * sizeof(float), 0, init_tag_);
   int done = 0;
   while (done < workers_) {
     Header h{};
     std::size_t got = 0;
-    const int w = comm_.recv_any(&h, sizeof h, kHeaderTag, &got);
+    const int w = comm_.recv_any(&h, sizeof h, header_tag_, &got);
     if (got != sizeof h || w < 0 || w >= workers_ || (h.kind != kPush && h.kind != kDone))
       throw std::runtime_error("ps: malformed header from rank " + std::to_string(w));
     if (h.kind == kDone) {
@@ -173,7 +177,7 @@ void ParameterServer::serve() {
       answer_deferred();  // the slowest may have left: others can go on
       continue;
     }
-    comm_.recv(inbox_.data(), inbox_.size() * sizeof(float), w, kGradTag);
+    comm_.recv(inbox_.data(), inbox_.size() * sizeof(float), w, grad_tag_);
     if (opt_.async) apply_async(w, h);
     else apply_sync(w, h);
   }

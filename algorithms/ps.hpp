@@ -5,10 +5,11 @@
 // shard of the flat parameters (split as evenly as possible) and the SGD momentum for it (a gg::Sgd
 // over the shard's ranges, with the workers' optimizer options), so the update formula is the same.
 //
-// Protocol (tags are private to this file): worker 0 sends every server its initial shard once (at
-// its first finish_step). Each finish_step(t) a worker posts a receive of the fresh shard from every
-// server, then pushes a header {step, lr} and its raw gradient shard to every server, and waits for
-// the pulls (the gradients go straight from the model's buffer, the parameters straight into it).
+// Protocol (four tags, reserved in the constructor on every rank): worker 0 sends every server its
+// initial shard once (at its first finish_step). Each finish_step(t) a worker posts a receive of the
+// fresh shard from every server, then pushes a header {step, lr} and its raw gradient shard to every
+// server, and waits for the pulls (the gradients go straight from the model's buffer, the parameters
+// straight into it).
 //   sync:  a server waits for the pushes of all W workers for step t, averages them (sum / W, in
 //          arrival order), steps its optimizer with the step's lr, and answers every pull: each step
 //          equals allreduce SGD up to float summation order, and all workers hold identical replicas.
@@ -72,6 +73,7 @@ class ParameterServer final : public Algorithm {
   Communicator& comm_;
   Model& model_;
   int workers_, server_;  // server_ = index among servers, -1 on workers
+  int init_tag_ = 0, header_tag_ = 0, grad_tag_ = 0, params_tag_ = 0;  // Communicator::reserve_tags
   StepStats stats_;
   // worker side
   std::vector<Bucket> shards_;                          // [server]

@@ -8,8 +8,12 @@
 
 namespace gg {
 
-SampleShuffle::SampleShuffle(Communicator& comm, Shape sample, int max_batch, int tag)
-    : comm_(comm), sample_(sample), per_sample_(sample.per_sample()), max_batch_(max_batch), tag_(tag) {
+SampleShuffle::SampleShuffle(Communicator& comm, Shape sample, int max_batch)
+    : comm_(comm),
+      sample_(sample),
+      per_sample_(sample.per_sample()),
+      max_batch_(max_batch),
+      tag_(comm.reserve_tags(1)) {
   const std::size_t words = (bytes_for(std::size_t(max_batch)) + 7) / 8;
   send_.assign(words, 0);
   recv_.assign(words, 0);

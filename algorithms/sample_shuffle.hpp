@@ -27,7 +27,8 @@ namespace gg {
 
 class SampleShuffle {
  public:
-  SampleShuffle(Communicator& comm, Shape sample, int max_batch, int tag);
+  // Reserves its tag on comm (Communicator::reserve_tags): ranks construct it in the same order.
+  SampleShuffle(Communicator& comm, Shape sample, int max_batch);
   void exchange(Batch& batch, Partners partners, StepStats& stats);
   void poll(StepStats& stats);
   void finish();

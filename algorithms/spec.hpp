@@ -26,6 +26,9 @@ struct AlgorithmEnv {
   Model& model;        // finalized; params initialised identically on every rank
   Sgd& optimizer;      // over model's layout; parameter servers use its options for their shards
   std::uint64_t seed;  // shared by all ranks (permutation rotation)
+  // Nonblocking allreduces run the engine's ring / halving-doubling schedule on point-to-point messages
+  // instead of comm.iallreduce_sum (config key comm.iallreduce = "ring"; algorithms/iallreduce.hpp).
+  bool ring_iallreduce = false;
 };
 
 enum class OptionType { Bool, Int, Double, String };

@@ -7,14 +7,15 @@
 // under SMPI), minimum over --reps:
 //   pair      ranks r and r^stride (--stride, default 1) exchange --bytes at once (both directions)
 //   allreduce blocking allreduce_sum of --bytes (MPI_Allreduce; collective chosen by the MPI library)
-//   iallreduce nonblocking iallreduce_sum waited at once (MPI_Iallreduce, or the engine's own
-//             schedule with --iallreduce ring)
+//   iallreduce nonblocking allreduce waited at once (MPI_Iallreduce, or the engine's own schedule
+//             with --iallreduce ring: algorithms/iallreduce.hpp, as allreduce SGD runs it)
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
+#include "algorithms/iallreduce.hpp"
 #include "core/comm/mpi_communicator.hpp"
 #include "core/comm/mpi_session.hpp"
 
@@ -42,15 +43,18 @@ int main(int argc, char** argv) {
   gg::MpiCommunicator comm;
   std::size_t bytes = 1 << 20;
   int reps = 3, stride = 1;
+  bool ring = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--bytes") bytes = std::strtoull(argv[i + 1], nullptr, 10);
     else if (a == "--reps") reps = std::atoi(argv[i + 1]);
     else if (a == "--stride") stride = std::atoi(argv[i + 1]);
-    else if (a == "--iallreduce" && std::string(argv[i + 1]) == "ring") comm.use_ring_iallreduce();
+    else if (a == "--iallreduce" && std::string(argv[i + 1]) == "ring") ring = true;
   }
+  gg::Iallreduce iallreduce(comm, ring);
   const int p = comm.size(), r = comm.rank();
   std::vector<float> a(bytes / sizeof(float), 1.0f), b(a.size());
+  iallreduce.plan(std::vector<std::size_t>{a.size()});
   const bool pairs = stride > 0 && (r ^ stride) < p && p % (2 * stride) == 0;
   const double pair = !pairs ? -1 : slowest(comm, reps, [&] {
     const int peer = r ^ stride;
@@ -60,10 +64,10 @@ int main(int argc, char** argv) {
     tx.wait();
   });
   const double ar = slowest(comm, reps, [&] { comm.allreduce_sum(a); });
-  const double iar = slowest(comm, reps, [&] { comm.iallreduce_sum(a).wait(); });
-  // Correctness of iallreduce_sum: a[i] = rank + i % 7 sums to p (p-1) / 2 + p (i % 7).
+  const double iar = slowest(comm, reps, [&] { iallreduce.start(0, a).wait(); });
+  // Correctness of the nonblocking allreduce: a[i] = rank + i % 7 sums to p (p-1) / 2 + p (i % 7).
   for (std::size_t i = 0; i < a.size(); ++i) a[i] = float(r) + float(i % 7);
-  comm.iallreduce_sum(a).wait();
+  iallreduce.start(0, a).wait();
   std::size_t wrong = 0;
   for (std::size_t i = 0; i < a.size(); ++i)
     wrong += a[i] != float(p) * float(p - 1) / 2 + float(p) * float(i % 7);

@@ -1,6 +1,7 @@
 #pragma once
 // The communicator: the only way ranks talk. MpiCommunicator (mpi_communicator.hpp) implements it on
-// MPI, and the SMPI build is the same code compiled with smpicxx.
+// MPI, and the SMPI build is the same code compiled with smpicxx; InProcessWorld
+// (inproc_communicator.hpp) on threads of one process, for tests.
 //
 // Threading contract: a Communicator and its Requests are used by ONE thread only (the trainer's
 // thread). MPI is initialised with MPI_THREAD_FUNNELED; OpenMP/OpenBLAS worker threads never call in.
@@ -11,9 +12,11 @@
 // for it (never leaks an in-flight MPI request; an error while waiting in a destructor is swallowed).
 // A Request must complete (or be destroyed) before the Communicator that issued it: implementations
 // may pool their RequestImpl objects (MpiCommunicator does, so the per-step path allocates nothing).
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <span>
 #include <stdexcept>
@@ -73,7 +76,10 @@ class Communicator {
   virtual int size() const = 0;
   virtual std::string library_version() const = 0;
 
-  // Point to point (bytes). Tags separate concurrent streams (gradients, samples, control).
+  // Point to point (bytes). Tags separate concurrent streams (gradients, samples, control). MPI's
+  // matching rules hold for every implementation: messages from one rank to another with one tag are
+  // non-overtaking (received in the order sent, by receives matched in the order posted); a receive
+  // may be posted before or after its send; a receive's buffer may be larger than the message.
   virtual Request isend(const void* buf, std::size_t bytes, int dest, int tag) = 0;
   virtual Request irecv(void* buf, std::size_t bytes, int src, int tag) = 0;
   virtual void send(const void* buf, std::size_t bytes, int dest, int tag) = 0;
@@ -91,7 +97,8 @@ class Communicator {
   virtual void barrier() = 0;
 
   // Ends every rank with a non-zero code; used when one rank found a fatal input error that the
-  // others cannot know about. Never returns.
+  // others cannot know about. Never returns (MPI ends the processes; the in-process communicator,
+  // whose ranks are threads, throws std::runtime_error on the caller and fails every other rank).
   [[noreturn]] virtual void abort(int code) = 0;
 
   // A new communicator over the ranks that pass the same color, ordered as in this one. Collective
@@ -103,10 +110,33 @@ class Communicator {
   // that pool requests grow the pool now, so that later nonblocking calls allocate nothing.
   virtual void reserve_requests(std::size_t n) {}
 
+  // Hands out the tags [base, base + n) and returns base: blocks follow one another in call order,
+  // starting at kFirstReservedTag, so ranks that reserve in the same order (every algorithm does so in
+  // its constructor) get the same blocks, and no two reserving users ever share a tag (gloo's slots).
+  // Tags below kFirstReservedTag are left for ad-hoc use (tests, probes). Each communicator (a split
+  // included) counts on its own. Throws std::runtime_error if the block would pass the largest tag the
+  // transport allows (max_tag(); MPI_TAG_UB under MPI), std::invalid_argument if n < 0.
+  static constexpr int kFirstReservedTag = 1024;
+  int reserve_tags(int n) {
+    if (n < 0) throw std::invalid_argument("reserve_tags: negative tag count " + std::to_string(n));
+    if (n > 0 && next_tag_ - 1 > std::int64_t(max_tag()) - n)
+      throw std::runtime_error("reserve_tags: a block of " + std::to_string(n) + " tags from " +
+                               std::to_string(next_tag_) + " passes the largest tag the transport allows (" +
+                               std::to_string(max_tag()) + "); too many tags reserved on this communicator");
+    const int base = int(std::min<std::int64_t>(next_tag_, std::numeric_limits<int>::max()));  // n = 0 at the end
+    next_tag_ += n;
+    return base;
+  }
+  // The largest valid tag. MPI guarantees at least 32767 (MPI_TAG_UB).
+  virtual int max_tag() const { return std::numeric_limits<int>::max(); }
+
   // Seconds on a monotonic clock (MPI_Wtime under MPI, which is simulated time under SMPI).
   virtual double wtime() const {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
   }
+
+ private:
+  std::int64_t next_tag_ = kFirstReservedTag;  // reserve_tags(): start of the next block (may pass INT_MAX)
 };
 
 }  // namespace gg

@@ -1,7 +1,5 @@
 #include "core/comm/mpi_communicator.hpp"
 
-#include "core/comm/ring_allreduce.hpp"
-
 #include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
@@ -80,17 +78,16 @@ void MpiCommunicator::init() {
   check(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
   check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
   check(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
+  void* ub = nullptr;
+  int found = 0;
+  check(MPI_Comm_get_attr(comm_, MPI_TAG_UB, &ub, &found), "MPI_Comm_get_attr(MPI_TAG_UB)");
+  if (found && ub) tag_ub_ = *static_cast<int*>(ub);
   free_.reserve(16);
-}
-
-void MpiCommunicator::use_ring_iallreduce() {
-  if (ring_comm_ == MPI_COMM_NULL) check(MPI_Comm_dup(comm_, &ring_comm_), "MPI_Comm_dup");
 }
 
 MpiCommunicator::~MpiCommunicator() {
   int finalized = 0;
   MPI_Finalized(&finalized);
-  if (!finalized && ring_comm_ != MPI_COMM_NULL) MPI_Comm_free(&ring_comm_);
   if (!finalized && comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
 }
 
@@ -192,10 +189,6 @@ void MpiCommunicator::allreduce_sum(std::span<double> data) {
 }
 
 Request MpiCommunicator::iallreduce_sum(std::span<float> data) {
-  if (ring_comm_ != MPI_COMM_NULL) {
-    ring_tag_ = (ring_tag_ + 1) % 32767;  // MPI guarantees tags up to 32767
-    return Request(std::make_unique<RingAllreduce>(ring_comm_, data, ring_tag_));
-  }
   Req* r = acquire("MPI_Iallreduce", -1, data.size_bytes());
   Request handle = Request::adopt(r);
   for (std::size_t c = 0, n = chunks(data.size()); c < n; ++c) {
@@ -226,9 +219,7 @@ std::unique_ptr<Communicator> MpiCommunicator::split(int color) {
   if (color < 0) throw std::invalid_argument("split: color must be >= 0");
   MPI_Comm sub = MPI_COMM_NULL;
   check(MPI_Comm_split(comm_, color, rank_, &sub), "MPI_Comm_split");
-  std::unique_ptr<MpiCommunicator> child(new MpiCommunicator(sub));
-  if (ring_comm_ != MPI_COMM_NULL) child->use_ring_iallreduce();  // every member of sub calls this
-  return child;
+  return std::unique_ptr<Communicator>(new MpiCommunicator(sub));
 }
 
 void MpiCommunicator::abort(int code) {

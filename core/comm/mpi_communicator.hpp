@@ -12,9 +12,10 @@
 //   a nonblocking call allocates nothing once the pool is large enough (a message above 2^30 bytes
 //   may still grow its request's chunk list once). Every Request must complete before its communicator.
 // - Threading: one thread (see communicator.hpp).
-// - use_ring_iallreduce() makes iallreduce_sum the project's own schedule on point-to-point messages
-//   (ring_allreduce.hpp; config key comm.iallreduce = "ring", for SMPI, whose MPI_Iallreduce is naive);
-//   communicators split from this one inherit it.
+// - Tags: max_tag() is the communicator's MPI_TAG_UB (queried once), so reserve_tags() throws instead
+//   of handing out a tag MPI would reject.
+// - iallreduce_sum is always MPI_Iallreduce; the engine's own schedule on point-to-point messages
+//   (config key comm.iallreduce = "ring") is an algorithm building block: algorithms/iallreduce.hpp.
 #include <memory>
 #include <vector>
 
@@ -51,11 +52,9 @@ class MpiCommunicator final : public Communicator {
   [[noreturn]] void abort(int code) override;
   double wtime() const override { return MPI_Wtime(); }
   void reserve_requests(std::size_t n) override;
+  int max_tag() const override { return tag_ub_; }
 
   MPI_Comm handle() const { return comm_; }
-  // Collective: from now on iallreduce_sum runs RingAllreduce on a private duplicate of this
-  // communicator instead of MPI_Iallreduce. Idempotent.
-  void use_ring_iallreduce();
 
  private:
   class Req;
@@ -69,8 +68,7 @@ class MpiCommunicator final : public Communicator {
   std::vector<std::unique_ptr<Req>> pool_;  // every Req ever made
   std::vector<Req*> free_;                  // capacity kept >= pool_.size(): release never allocates
   std::size_t reserved_ = 0;                // sum of reserve_requests() calls
-  MPI_Comm ring_comm_ = MPI_COMM_NULL;       // use_ring_iallreduce(): private duplicate for its messages
-  int ring_tag_ = 0;                         // next ring allreduce's tag (same order on every rank)
+  int tag_ub_ = 32767;                      // MPI_TAG_UB of comm_ (32767: MPI's guaranteed minimum)
 };
 
 }  // namespace gg

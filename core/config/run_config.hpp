@@ -15,7 +15,7 @@
 //   "output": {"path": "results/quick/allreduce.h5"},
 //   "comm": {"iallreduce": "mpi"}            // "ring": the engine's own nonblocking allreduce on
 //                                            // point-to-point messages (for SMPI, whose
-//                                            // MPI_Iallreduce is naive; see core/comm/ring_allreduce.hpp)
+//                                            // MPI_Iallreduce is naive; see algorithms/iallreduce.hpp)
 // }
 #include <cstdint>
 #include <memory>

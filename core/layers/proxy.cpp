@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "core/comm/compute.hpp"
+#include "core/sim/compute_injection.hpp"
 #include "core/layers/layer_util.hpp"
 
 namespace gg {

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "algorithms/iallreduce.hpp"
 #include "tests/mpi/test_util.hpp"
 
 namespace gg {
@@ -71,28 +72,62 @@ TEST(MpiComm, Collectives) {
 
 // The engine's own nonblocking allreduce (recursive halving/doubling for power-of-two p, a ring
 // otherwise, and a ring whenever there are fewer floats than ranks) sums exactly what MPI does, on the
-// world and on a split communicator that inherits it, with several operations in flight at once.
+// world and on a split communicator, with several operations in flight at once (Iallreduce slots, each
+// on its own reserved tag); the default mode is MPI_Iallreduce itself.
 TEST(MpiComm, RingIallreduceSumsLikeMpi) {
   MpiCommunicator c;
-  c.use_ring_iallreduce();
-  c.use_ring_iallreduce();  // idempotent
   auto sub = c.split(c.rank() % 2);
-  for (Communicator* comm : {static_cast<Communicator*>(&c), sub.get()}) {
-    const int q = comm->size(), me = comm->rank();
-    for (std::size_t n : {std::size_t(1), std::size_t(q > 1 ? q - 1 : 1), std::size_t(q), std::size_t(1001)}) {
-      std::vector<float> a(n), b(2 * n + 3), want_a(n), want_b(2 * n + 3);
-      for (std::size_t i = 0; i < n; ++i) a[i] = float(me * 7 + int(i % 13));
-      for (std::size_t i = 0; i < b.size(); ++i) b[i] = float(me) - float(i % 5);
-      for (std::size_t i = 0; i < n; ++i) want_a[i] = float(7 * q * (q - 1) / 2 + q * int(i % 13));
-      for (std::size_t i = 0; i < b.size(); ++i) want_b[i] = float(q * (q - 1) / 2) - float(q * int(i % 5));
-      Request ra = comm->iallreduce_sum(a), rb = comm->iallreduce_sum(b);
-      while (!rb.test()) {  // the later one first: operations must not depend on completion order
+  for (bool ring : {true, false})
+    for (Communicator* comm : {static_cast<Communicator*>(&c), sub.get()}) {
+      const int q = comm->size(), me = comm->rank();
+      Iallreduce iallreduce(*comm, ring);
+      for (std::size_t n : {std::size_t(1), std::size_t(q > 1 ? q - 1 : 1), std::size_t(q), std::size_t(1001)}) {
+        std::vector<float> a(n), b(2 * n + 3), want_a(n), want_b(2 * n + 3);
+        for (std::size_t i = 0; i < n; ++i) a[i] = float(me * 7 + int(i % 13));
+        for (std::size_t i = 0; i < b.size(); ++i) b[i] = float(me) - float(i % 5);
+        for (std::size_t i = 0; i < n; ++i) want_a[i] = float(7 * q * (q - 1) / 2 + q * int(i % 13));
+        for (std::size_t i = 0; i < b.size(); ++i) want_b[i] = float(q * (q - 1) / 2) - float(q * int(i % 5));
+        const std::vector<std::size_t> counts{a.size(), b.size()};
+        iallreduce.plan(counts);
+        for (int rep = 0; rep < 2; ++rep) {  // slots are reused, on the same tags
+          std::vector<float> x = a, y = b;
+          Request ra = iallreduce.start(0, x), rb = iallreduce.start(1, y);
+          while (!rb.test()) {  // the later one first: operations must not depend on completion order
+          }
+          ra.wait();
+          EXPECT_EQ(x, want_a) << "n=" << n << " size=" << q << " ring=" << ring;
+          EXPECT_EQ(y, want_b) << "n=" << n << " size=" << q << " ring=" << ring;
+        }
       }
-      ra.wait();
-      EXPECT_EQ(a, want_a) << "n=" << n << " size=" << q;
-      EXPECT_EQ(b, want_b) << "n=" << n << " size=" << q;
     }
+}
+
+// Tag blocks follow one another, agree across ranks, and stop at MPI_TAG_UB with a clear error.
+TEST(MpiComm, ReserveTagsAgreesAndStopsAtTheUpperBound) {
+  MpiCommunicator c;
+  EXPECT_GE(c.max_tag(), 32767);
+  const int a = c.reserve_tags(3), b = c.reserve_tags(2);
+  EXPECT_EQ(a, Communicator::kFirstReservedTag);
+  EXPECT_EQ(b, a + 3);
+  const std::vector<int> all = test::allgather(c, std::vector<int>{a, b});
+  for (int i = 0; i < c.size(); ++i) EXPECT_EQ(all[std::size_t(2 * i + 1)], b);
+  try {
+    c.reserve_tags(c.max_tag());
+    FAIL() << "no exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("largest tag"), std::string::npos) << e.what();
   }
+  const int rest = c.max_tag() - (b + 2) + 1;  // exactly up to MPI_TAG_UB
+  EXPECT_EQ(c.reserve_tags(rest), b + 2);
+  EXPECT_THROW(c.reserve_tags(1), std::runtime_error);
+  EXPECT_NO_THROW(c.reserve_tags(0));
+  // The highest reserved tag works.
+  const int p = c.size(), r = c.rank();
+  int out = r, in = -1;
+  Request rx = c.irecv(&in, sizeof in, (r + p - 1) % p, c.max_tag());
+  c.send(&out, sizeof out, (r + 1) % p, c.max_tag());
+  rx.wait();
+  EXPECT_EQ(in, (r + p - 1) % p);
 }
 
 TEST(MpiComm, SplitSeparatesColors) {

@@ -1,4 +1,4 @@
-#include "core/comm/compute.hpp"
+#include "core/sim/compute_injection.hpp"
 
 #include <chrono>
 

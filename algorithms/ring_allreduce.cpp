@@ -1,4 +1,4 @@
-#include "core/comm/ring_allreduce.hpp"
+#include "algorithms/ring_allreduce.hpp"
 
 #include <algorithm>
 #include <stdexcept>
@@ -6,31 +6,32 @@
 
 namespace gg {
 
-namespace {
-void check(int rc, const char* op) {
-  if (rc != MPI_SUCCESS) throw std::runtime_error(std::string("MPI: ") + op + " failed in nonblocking allreduce [code " +
-                                                  std::to_string(rc) + "]");
-}
-}  // namespace
+RingAllreduce::RingAllreduce(Communicator& comm, int tag)
+    : comm_(comm), tag_(tag), rank_(comm.rank()), p_(comm.size()) {}
 
-RingAllreduce::RingAllreduce(MPI_Comm comm, std::span<float> data, int tag) : comm_(comm), data_(data), tag_(tag) {
-  check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
-  check(MPI_Comm_size(comm_, &p_), "MPI_Comm_size");
+RingAllreduce::~RingAllreduce() {
+  // A Request still pointing here would release a dead object: finish the messages at least.
+  send_ = Request();
+  recv_ = Request();
+}
+
+void RingAllreduce::plan(std::size_t count) {
+  if (in_flight_) throw std::logic_error("ring allreduce: plan() while an operation is in flight");
+  rounds_.clear();
+  tmp_.clear();
+  count_ = count;
+  planned_ = true;
   if (p_ < 2) return;
-  if ((p_ & (p_ - 1)) == 0 && data_.size() >= std::size_t(p_)) plan_halving_doubling();
-  else plan_ring();
+  if ((p_ & (p_ - 1)) == 0 && count >= std::size_t(p_)) plan_halving_doubling(count);
+  else plan_ring(count);
   std::size_t most = 0;
-  for (const Round& r : rounds_) {
-    if (r.recv_len > (std::size_t(1) << 30) || r.send_len > (std::size_t(1) << 30))
-      throw std::invalid_argument("nonblocking allreduce: block above 2^30 floats");
+  for (const Round& r : rounds_)
     if (r.reduce) most = std::max(most, r.recv_len);
-  }
   tmp_.resize(most);
-  start_round();
 }
 
-void RingAllreduce::plan_ring() {
-  const std::size_t n = data_.size(), q = n / std::size_t(p_), extra = n % std::size_t(p_);
+void RingAllreduce::plan_ring(std::size_t n) {
+  const std::size_t q = n / std::size_t(p_), extra = n % std::size_t(p_);
   auto off = [&](int c) { return std::size_t(c) * q + std::min(std::size_t(c), extra); };
   auto len = [&](int c) { return off(c + 1) - off(c); };
   auto mod = [&](int x) { return ((x % p_) + p_) % p_; };
@@ -44,10 +45,10 @@ void RingAllreduce::plan_ring() {
                        len(mod(rank_ - k)), false});
 }
 
-void RingAllreduce::plan_halving_doubling() {
+void RingAllreduce::plan_halving_doubling(std::size_t n) {
   // Reduce-scatter: at distance d = p/2, p/4, ..., 1 keep the half of the current block on my side of
   // the partner (rank ^ d) and send the other half; the block halves each round.
-  std::size_t lo = 0, hi = data_.size();
+  std::size_t lo = 0, hi = n;
   std::vector<Round> scatter;
   for (int d = p_ / 2; d >= 1; d /= 2) {
     const int peer = rank_ ^ d;
@@ -65,12 +66,24 @@ void RingAllreduce::plan_halving_doubling() {
     rounds_.push_back({it->peer_send, it->peer_recv, it->recv_off, it->recv_len, it->send_off, it->send_len, false});
 }
 
+Request RingAllreduce::start(std::span<float> data) {
+  if (in_flight_)
+    throw std::logic_error("ring allreduce: start() on tag " + std::to_string(tag_) +
+                           " while its previous operation is still in flight");
+  if (!planned_ || data.size() != count_) plan(data.size());
+  data_ = data;
+  round_ = 0;
+  in_flight_ = true;
+  Request handle = Request::adopt(this);  // from here on, an exception releases this slot
+  if (!rounds_.empty()) start_round();
+  return handle;
+}
+
 void RingAllreduce::start_round() {
   const Round& r = rounds_[round_];
   float* recv_buf = r.reduce ? tmp_.data() : data_.data() + r.recv_off;
-  check(MPI_Irecv(recv_buf, int(r.recv_len), MPI_FLOAT, r.peer_recv, tag_, comm_, &reqs_[0]), "MPI_Irecv");
-  check(MPI_Isend(data_.data() + r.send_off, int(r.send_len), MPI_FLOAT, r.peer_send, tag_, comm_, &reqs_[1]),
-        "MPI_Isend");
+  recv_ = comm_.irecv(recv_buf, r.recv_len * sizeof(float), r.peer_recv, tag_);
+  send_ = comm_.isend(data_.data() + r.send_off, r.send_len * sizeof(float), r.peer_send, tag_);
 }
 
 void RingAllreduce::finish_round() {
@@ -84,9 +97,9 @@ void RingAllreduce::finish_round() {
 
 bool RingAllreduce::test() {
   while (round_ < rounds_.size()) {
-    int done = 0;
-    check(MPI_Testall(2, reqs_, &done, MPI_STATUSES_IGNORE), "MPI_Testall");
-    if (!done) return false;
+    const bool received = recv_.test();
+    const bool sent = send_.test();
+    if (!received || !sent) return false;
     finish_round();
   }
   return true;
@@ -94,9 +107,18 @@ bool RingAllreduce::test() {
 
 void RingAllreduce::wait() {
   while (round_ < rounds_.size()) {
-    check(MPI_Waitall(2, reqs_, MPI_STATUSES_IGNORE), "MPI_Waitall");
+    recv_.wait();
+    send_.wait();
     finish_round();
   }
+}
+
+void RingAllreduce::release() {
+  // Normally both are complete; after an error they are waited for (or dropped) here.
+  send_ = Request();
+  recv_ = Request();
+  round_ = rounds_.size();
+  in_flight_ = false;
 }
 
 }  // namespace gg
