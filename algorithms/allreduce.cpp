@@ -109,6 +109,9 @@ AlgorithmSpec allreduce_spec() {
       .make = [](const AlgorithmOptions&, const AlgorithmEnv& env) -> std::unique_ptr<Algorithm> {
         return std::make_unique<AllreduceSgd>(env);
       },
+      .guarantees = [](const AlgorithmOptions&, int) {
+        return Guarantees{.mass = Guarantees::Mass::Exact, .identical_replicas = true};
+      },
   };
 }
 

@@ -19,6 +19,7 @@ AlgorithmSpec gossip_spec() {
         opt.schedule.rotation = Rotation::None;
         return std::make_unique<PairExchange>(opt, env, "algorithm");
       },
+      .guarantees = pair_exchange_guarantees,
   };
 }
 

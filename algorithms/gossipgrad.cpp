@@ -29,6 +29,7 @@ AlgorithmSpec gossipgrad_spec() {
         opt.shuffle = o.get_bool("shuffle");
         return std::make_unique<PairExchange>(opt, env, "algorithm");
       },
+      .guarantees = pair_exchange_guarantees,
   };
 }
 

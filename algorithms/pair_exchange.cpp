@@ -33,6 +33,15 @@ void check_pair_exchange(const AlgorithmOptions& opt, int p, const std::string& 
   check_schedule(spec, p, path + (path.empty() ? "" : ".") + "topology");
 }
 
+Guarantees pair_exchange_guarantees(const AlgorithmOptions& opt, int p) {
+  const bool params = opt.get_string("exchange") == "parameters", sync = opt.get_string("timing") == "sync";
+  Guarantees g;
+  g.mass = params || sync || p == 1 ? Guarantees::Mass::Exact : Guarantees::Mass::HalfStale;
+  g.mixes_parameters = params;
+  if (params && p > 1 && is_power_of_two(p)) g.exact_mean_after_steps = cycle_length(p) + (sync ? 0 : 1);
+  return g;
+}
+
 PairExchangeOptions pair_exchange_options(const AlgorithmOptions& opt, std::uint64_t seed) {
   PairExchangeOptions o;
   o.name = opt.get_string("name");

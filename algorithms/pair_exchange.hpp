@@ -49,6 +49,10 @@ struct PairExchangeOptions {
 std::vector<OptionSpec> pair_exchange_option_specs();
 // check for AlgorithmSpec: the topology must serve p ranks.
 void check_pair_exchange(const AlgorithmOptions& opt, int p, const std::string& path);
+// What pairwise averaging keeps: parameter exchange mixes and preserves mass exactly (sync averaging,
+// or the async correction) and, for p a power of two, reaches the exact mean in one cycle (one step
+// later when async); gradient exchange preserves mass exactly when sync, half-stale when async.
+Guarantees pair_exchange_guarantees(const AlgorithmOptions& opt, int p);
 // name, topology, exchange and timing from opt (rotation and shuffle are the caller's).
 PairExchangeOptions pair_exchange_options(const AlgorithmOptions& opt, std::uint64_t seed);
 

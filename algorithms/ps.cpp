@@ -125,6 +125,13 @@ void ParameterServer::answer_deferred() {
     }
 }
 
+int ParameterServer::next_in_worker_order() {
+  while (finished_[std::size_t(cursor_)]) cursor_ = (cursor_ + 1) % workers_;
+  const int w = cursor_;
+  cursor_ = (cursor_ + 1) % workers_;
+  return w;
+}
+
 void ParameterServer::apply_sync(int w, const Header& h) {
   if (arrived_ == 0) {
     current_ = h;
@@ -163,8 +170,11 @@ void ParameterServer::serve() {
   int done = 0;
   while (done < workers_) {
     Header h{};
-    std::size_t got = 0;
-    const int w = comm_.recv_any(&h, sizeof h, header_tag_, &got);
+    std::size_t got = sizeof h;
+    // sync: pushes are taken in worker order, so the sum (and the run) is the same every time;
+    // async: in arrival order, which is the point of it
+    const int w = opt_.async ? comm_.recv_any(&h, sizeof h, header_tag_, &got) : next_in_worker_order();
+    if (!opt_.async) comm_.recv(&h, sizeof h, w, header_tag_);
     if (got != sizeof h || w < 0 || w >= workers_ || (h.kind != kPush && h.kind != kDone))
       throw std::runtime_error("ps: malformed header from rank " + std::to_string(w));
     if (h.kind == kDone) {
@@ -212,6 +222,9 @@ AlgorithmSpec ps_spec() {
         opt.async = o.get_string("mode") == "async";
         opt.staleness = int(o.get_int("staleness"));
         return std::make_unique<ParameterServer>(opt, env, "algorithm");
+      },
+      .guarantees = [](const AlgorithmOptions& o, int) {
+        return Guarantees{.identical_replicas = o.get_string("mode") == "sync"};
       },
   };
 }

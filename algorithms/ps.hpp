@@ -11,7 +11,7 @@
 // server, and waits for the pulls (the gradients go straight from the model's buffer, the parameters
 // straight into it).
 //   sync:  a server waits for the pushes of all W workers for step t, averages them (sum / W, in
-//          arrival order), steps its optimizer with the step's lr, and answers every pull: each step
+//          worker order, so runs are reproducible bit for bit), steps its optimizer with the step's lr, and answers every pull: each step
 //          equals allreduce SGD up to float summation order, and all workers hold identical replicas.
 //   async: a server applies each push on arrival (gradient / W, that worker's lr) and answers that
 //          worker's pull at once; workers never wait for one another. With staleness s > 0 a server
@@ -66,6 +66,7 @@ class ParameterServer final : public Algorithm {
   bool may_answer(int w) const;
   void answer(int w);
   void answer_deferred();
+  int next_in_worker_order();  // sync: the next unfinished worker after the last one taken
   void apply_sync(int w, const Header& h);
   void apply_async(int w, const Header& h);
 
@@ -88,6 +89,7 @@ class ParameterServer final : public Algorithm {
   std::vector<char> finished_, deferred_;
   std::vector<Request> replies_;       // [worker] (sync mode)
   int arrived_ = 0;                    // sync: pushes of the current step so far
+  int cursor_ = 0;                     // sync: the worker whose push is taken next
   Header current_{};                   // sync: the current step's header (first push)
 };
 

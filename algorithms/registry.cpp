@@ -9,6 +9,11 @@ AlgorithmSpec allreduce_spec();
 AlgorithmSpec ps_spec();
 AlgorithmSpec gossip_spec();
 AlgorithmSpec gossipgrad_spec();
+AlgorithmSpec local_sgd_spec();
+AlgorithmSpec sgp_spec();
+AlgorithmSpec dpsgd_spec();
+AlgorithmSpec adpsgd_spec();
+AlgorithmSpec gossip_pga_spec();
 
 std::vector<AlgorithmSpec> algorithm_specs() {
   return {
@@ -16,6 +21,11 @@ std::vector<AlgorithmSpec> algorithm_specs() {
       ps_spec(),
       gossip_spec(),
       gossipgrad_spec(),
+      local_sgd_spec(),
+      sgp_spec(),
+      dpsgd_spec(),
+      adpsgd_spec(),
+      gossip_pga_spec(),
   };
 }
 

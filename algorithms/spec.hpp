@@ -35,15 +35,15 @@ enum class OptionType { Bool, Int, Double, String };
 const char* option_type_name(OptionType t);
 
 struct OptionSpec {
-  std::string name;
+  std::string name{};
   OptionType type = OptionType::String;
-  nlohmann::json default_value;
-  std::vector<std::string> choices;  // String: the allowed values (empty: any string)
+  nlohmann::json default_value{};
+  std::vector<std::string> choices{};  // String: the allowed values (empty: any string)
   double min = -std::numeric_limits<double>::infinity();  // Int and Double: inclusive range
   double max = std::numeric_limits<double>::infinity();
-  std::string doc;                   // one line; says which value is the paper's / the original code's
+  std::string doc{};                 // one line; says which value is the paper's / the original code's
   // Values the in-process test sweep tries (empty: every choice, both bools, or the default).
-  std::vector<nlohmann::json> sweep;
+  std::vector<nlohmann::json> sweep{};
 };
 
 // The effective options of one run: every option of the spec, defaults filled in, validated.
@@ -61,6 +61,25 @@ class AlgorithmOptions {
   nlohmann::json values_ = nlohmann::json::object();  // {"name": ..., option: value, ...}
 };
 
+// What an algorithm promises for given options; the in-process sweep checks every promise for every
+// option combination and p (tests/sweep/), so a new algorithm is tested by declaring what it keeps.
+struct Guarantees {
+  // How the sum over workers of (parameters, optimizer momentum) evolves. Communication that only
+  // moves mass between workers leaves the sums evolving exactly like ONE optimizer step on the summed
+  // gradient G_t = sum_i g_i(t):
+  //   Exact:     with G_t                                    (allreduce, pairwise averaging)
+  //   HalfStale: with (G_t + G_{t-1}) / 2, G_0 at step 0      (gradients averaged one step stale)
+  //   None:      no such law (the model lives elsewhere, e.g. on parameter servers)
+  enum class Mass { None, Exact, HalfStale };
+  Mass mass = Mass::None;
+  bool identical_replicas = false;  // from identical starts, all workers hold bitwise-equal parameters
+  // Parameters are mixed between workers: training from different starts shrinks the consensus distance.
+  bool mixes_parameters = false;
+  // With lr = 0, every worker holds the exact global mean of the starting parameters after this many
+  // steps, and at every later step (0: no such promise at this p).
+  int exact_mean_after_steps = 0;
+};
+
 // Which ranks train: ranks [0, workers) train, ranks [workers, p) serve (parameter servers).
 struct RankLayout {
   int workers = 0;
@@ -68,17 +87,19 @@ struct RankLayout {
 };
 
 struct AlgorithmSpec {
-  std::string name;
-  std::string summary;     // one line
-  std::string provenance;  // "paper", "original code" (MaTEx Caffe), "baseline" or "extension"
-  std::string reference;   // where the method comes from (paper, section), one line
-  std::vector<OptionSpec> options;
+  std::string name{};
+  std::string summary{};     // one line
+  std::string provenance{};  // "paper", "original code" (MaTEx Caffe), "baseline" or "extension"
+  std::string reference{};   // where the method comes from (paper, section), one line
+  std::vector<OptionSpec> options{};
   // Rank layout: servers are the value of this Int option (empty: every rank trains).
-  std::string servers_option;
+  std::string servers_option{};
   // Throws InputError naming `path` (e.g. "algorithm.topology") if these options cannot run on p
   // ranks. May be empty (any p that leaves one worker).
-  std::function<void(const AlgorithmOptions&, int p, const std::string& path)> check;
-  std::function<std::unique_ptr<Algorithm>(const AlgorithmOptions&, const AlgorithmEnv&)> make;
+  std::function<void(const AlgorithmOptions&, int p, const std::string& path)> check{};
+  std::function<std::unique_ptr<Algorithm>(const AlgorithmOptions&, const AlgorithmEnv&)> make{};
+  // What these options promise on p ranks (tests/sweep checks it). Empty: nothing beyond running cleanly.
+  std::function<Guarantees(const AlgorithmOptions&, int p)> guarantees{};
 };
 
 // Reads and validates cfg (an "algorithm" block) against spec: unknown keys, wrong types, values out of

@@ -15,8 +15,6 @@
 
 #include <cblas.h>
 
-#include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -35,52 +33,12 @@
 #include "core/train/evaluator.hpp"
 #include "core/train/run_sink_factory.hpp"
 #include "core/train/trainer.hpp"
-#include "core/util/build_info.hpp"
 #include "core/util/error.hpp"
-#include "experiments/describe.hpp"
+#include "experiments/cli_args.hpp"
 
 namespace {
 
 using namespace gg;
-
-struct Args {
-  std::string config;
-  std::vector<std::string> overrides;
-  bool quiet = false;
-  std::string print;  // text to print on rank 0 instead of training (--help, --version, --describe)
-};
-
-std::string version_text() {
-  const BuildInfo b = build_info();
-  return "gg_train " + b.git_revision + " (" + b.build_type + " build; backends: " + b.backends + ")\n";
-}
-
-// Throws InputError for a bad command line (CLI11's message, naming the option).
-Args parse_args(int argc, char** argv) {
-  Args a;
-  CLI::App app("Trains the configured model with the configured algorithm; run under mpirun for p > 1.\n"
-               "Without --config: lenet on Fashion-MNIST with allreduce SGD (see core/config/run_config.hpp).",
-               "gg_train");
-  app.add_option("--config", a.config, "run configuration (JSON)");
-  app.add_option("--set", a.overrides, "override any key, e.g. --set train.epochs=2 --set algorithm.name=gossipgrad")
-      ->type_name("KEY.PATH=VALUE")
-      ->allow_extra_args(false);
-  app.add_flag("--quiet", a.quiet, "no header or progress lines");
-  bool version = false, describe = false;
-  app.add_flag("--version", version, "print the git revision, build type and backends, then exit");
-  app.add_flag("--describe", describe, "print every registry (algorithms, options, defaults, models, ...) as JSON");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    a.print = app.help();
-    return a;
-  } catch (const CLI::ParseError& e) {
-    throw InputError(std::string(e.what()) + " (see --help)");
-  }
-  if (version) a.print = version_text();
-  if (describe) a.print = describe_registries().dump(2) + "\n";
-  return a;
-}
 
 // Everything a run owns, built in phase 1 (local, no communication) and phase 2 (collective).
 struct Run {
@@ -157,7 +115,8 @@ void phase2(Run& run, Communicator& world) {
   run.opt = read_optimizer_config(opt_cfg, run.cfg.train.epochs);
   run.sgd = std::make_unique<Sgd>(run.opt.sgd, run.model->ranges(), run.model->num_params());
   auto algo_cfg = root.object("algorithm");
-  run.algorithm = make_algorithm(algo_cfg, AlgorithmEnv{world, *run.model, *run.sgd, run.cfg.train.seed});
+  run.algorithm = make_algorithm(
+      algo_cfg, AlgorithmEnv{world, *run.model, *run.sgd, run.cfg.train.seed, run.cfg.ring_iallreduce});
   run.spec = describe(find_algorithm(run.algorithm->name(), "algorithm.name"));
   run.opt.lr.apply_linear_scaling(run.cfg.train.batch * run.algorithm->num_workers());
   if (run.algorithm->trains()) {  // parameter servers touch no sample: they load nothing
@@ -209,7 +168,6 @@ int main(int argc, char** argv) {
   }
   if (error.empty()) error = capture([&] { phase1(run, args, world); });
   if (any_failed(world, error)) return 2;
-  if (run.cfg.ring_iallreduce) world.use_ring_iallreduce();  // collective: after the agreement
   error = capture([&] { phase2(run, world); });
   if (any_failed(world, error)) return 2;
 

@@ -22,7 +22,16 @@ JsonReader::JsonReader(const nlohmann::json& j, std::string path) : j_(&j), path
 JsonReader::JsonReader(const nlohmann::json& j, std::string path, std::shared_ptr<nlohmann::json> record)
     : JsonReader(j, std::move(path)) {
   record_ = std::move(record);
-  if (record_ && !record_->is_object()) *record_ = nlohmann::json::object();
+  if (!record_) return;
+  if (!record_->is_object()) *record_ = nlohmann::json::object();
+  // "a.b" -> /a/b: values read here land at this reader's place in the record
+  for (std::size_t start = 0; start < path_.size();) {
+    const std::size_t dot = std::min(path_.find('.', start), path_.size());
+    record_at_ /= path_.substr(start, dot - start);
+    start = dot + 1;
+  }
+  nlohmann::json& slot = (*record_)[record_at_];
+  if (!slot.is_object()) slot = nlohmann::json::object();
 }
 
 template <class T>

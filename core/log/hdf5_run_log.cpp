@@ -1,5 +1,7 @@
 #include "core/log/hdf5_run_log.hpp"
 
+#include "core/util/build_info.hpp"
+
 #include <unistd.h>
 
 #include <chrono>
@@ -11,17 +13,6 @@
 namespace gg {
 
 namespace {
-
-// First line of a shell command's stdout, or "" if it fails.
-std::string first_line_of(const char* command) {
-  FILE* pipe = popen(command, "r");
-  if (!pipe) return {};
-  char buf[256] = {};
-  std::string out = std::fgets(buf, sizeof buf, pipe) ? buf : "";
-  const int rc = pclose(pipe);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return rc == 0 ? out : std::string();
-}
 
 std::string iso8601_utc_now() {
   const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
@@ -39,12 +30,7 @@ constexpr const char* kMetricNames[3] = {"loss", "top1", "top5"};
 
 BuildFacts BuildFacts::collect() {
   BuildFacts f;
-  f.git_revision = first_line_of("git rev-parse --short HEAD 2>/dev/null");
-  if (f.git_revision.empty()) {
-    f.git_revision = "unknown";
-  } else if (!first_line_of("git status --porcelain --untracked-files=no 2>/dev/null").empty()) {
-    f.git_revision += "-dirty";  // tracked files differ from the commit
-  }
+  f.git_revision = build_info().git_revision;  // of the sources this binary was built from
   char host[256] = {};
   f.host = gethostname(host, sizeof host - 1) == 0 ? host : "unknown";
 #if defined(__clang__)

@@ -26,8 +26,8 @@ struct RunLogInfo {
   std::int64_t num_params = 0;
 };
 
-// Facts about this process and build, filled at start: git revision (of the working directory, or
-// "unknown"), host, compiler, HDF5 version, start time (ISO 8601 UTC).
+// Facts about this process and build, filled at start: git revision (of the sources the binary was
+// built from, core/util/build_info.hpp), host, compiler, HDF5 version, start time (ISO 8601 UTC).
 struct BuildFacts {
   std::string git_revision, host, compiler, hdf5_version, start_time;
   static BuildFacts collect();

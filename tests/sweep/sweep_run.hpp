@@ -1,0 +1,36 @@
+#pragma once
+// Runs one algorithm for a few training steps on p in-process ranks (threads), through the trainer's
+// own step protocol (StepRunner), and returns what every rank recorded (sweep_rig.hpp's RankLog).
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/optim/sgd.hpp"
+#include "tests/sweep/sweep_rig.hpp"
+
+namespace gg::sweep {
+
+struct RunSpec {
+  nlohmann::json block{};  // the "algorithm" config block, {"name": ..., options}
+  int p = 2;             // ranks (servers included)
+  int steps = 6;
+  int batch = 4;         // per worker
+  double lr = 0.05;
+  std::vector<double> lr_by_step{};  // if not empty: the learning rate of each step (else lr throughout)
+  SgdOptions sgd{.momentum = 0.9, .weight_decay = 1e-3, .nesterov = false};
+  bool perturb = false;  // different parameters and momenta on every worker (else identical starts)
+  std::function<void(Algorithm&)> inspect{};  // called on every rank after the run (servers included)
+};
+
+// Throws what any rank threw.
+std::vector<RankLog> run_algorithm(const RunSpec& spec);
+
+// The workers' logs only, in worker order.
+std::vector<const RankLog*> workers_of(const std::vector<RankLog>& logs);
+
+// mean_i ||x_i - xbar|| / ||xbar|| over the workers' parameters after step t (t = 0: the start).
+double consensus(const std::vector<const RankLog*>& w, std::size_t t);
+
+}  // namespace gg::sweep

@@ -1,0 +1,166 @@
+// Every registered algorithm x every combination of its options' sweep values x p in {1..8, 12, 16}
+// (where its spec accepts that p), ranks as threads, trained through the trainer's step protocol
+// with lr > 0, momentum > 0 and (unless the algorithm promises identical replicas) different starting
+// parameters and momenta on every worker. Each case checks what every algorithm must do and what its
+// spec's Guarantees promise (algorithms/spec.hpp):
+//   all:    finite parameters; no allocation on the per-step path after warm-up (the run's first
+//           half); every sampled batch trained exactly once over the run (with or without the
+//           shuffle's lookahead); bytes moved whenever there is anyone to talk to
+//   identical_replicas: all workers bitwise equal after every step
+//   mass Exact / HalfStale: the sums over workers of parameters and momentum follow one SGD step on
+//           the summed gradient (or its half-stale average) at every step
+//   mixes_parameters: consensus distance shrinks while training
+//   exact_mean_after_steps: with lr = 0, every worker holds the global mean after that many steps and
+//           the two steps after them
+// New algorithms are picked up from the registry automatically.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <regex>
+
+#include "algorithms/registry.hpp"
+#include "core/util/error.hpp"
+#include "tests/sweep/sweep_run.hpp"
+
+namespace gg::sweep {
+namespace {
+
+using nlohmann::json;
+
+struct Case {
+  json block;
+  int p;
+  Guarantees promises;
+  std::string label;
+};
+
+std::vector<Case> sweep_cases(bool mixing_only) {
+  std::vector<Case> out;
+  for (const AlgorithmSpec& spec : algorithm_specs())
+    for (const json& block : sweep_variants(spec))
+      for (int p : {1, 2, 3, 4, 5, 6, 7, 8, 12, 16}) {
+        Guarantees g;
+        try {
+          const AlgorithmOptions opt = algorithm_options(spec, block);
+          rank_layout(spec, opt, p, "algorithm");
+          if (spec.guarantees) g = spec.guarantees(opt, p);
+        } catch (const InputError&) {
+          continue;  // these options cannot run on p ranks (the spec says so)
+        }
+        if (mixing_only && g.exact_mean_after_steps == 0) continue;
+        std::string label;
+        for (const auto& [k, v] : block.items()) label += (label.empty() ? "" : "_") + (k == "name" ? "" : k + "_") +
+                                                        (v.is_string() ? v.get<std::string>() : v.dump());
+        label = std::regex_replace(label + "_p" + std::to_string(p), std::regex("[^A-Za-z0-9_]"), "");
+        out.push_back({block, p, g, label});
+      }
+  return out;
+}
+
+std::string case_name(const ::testing::TestParamInfo<Case>& info) { return info.param.label; }
+
+void PrintTo(const Case& c, std::ostream* os) { *os << c.block.dump() << " on " << c.p << " ranks"; }
+
+// Sums over workers at snapshot t of a per-worker array (x, v or g).
+std::vector<float> sum_over(const std::vector<const RankLog*>& w, std::vector<std::vector<float>> RankLog::*field,
+                            std::size_t t) {
+  std::vector<double> s((w[0]->*field)[t].size(), 0.0);
+  for (const RankLog* l : w)
+    for (std::size_t i = 0; i < s.size(); ++i) s[i] += (l->*field)[t][i];
+  return {s.begin(), s.end()};
+}
+
+double max_abs_diff(std::span<const float> a, std::span<const float> b) {
+  double d = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) d = std::max(d, std::abs(double(a[i]) - double(b[i])));
+  return d;
+}
+
+double max_abs(std::span<const float> a) {
+  double m = 0;
+  for (float x : a) m = std::max(m, double(std::abs(x)));
+  return m;
+}
+
+// The sums follow one SGD step on the summed (Exact) or half-stale summed gradient.
+void expect_mass_law(const RunSpec& rs, const std::vector<const RankLog*>& w, Guarantees::Mass mass) {
+  auto model = tiny_model(rs.batch);
+  Sgd ref(rs.sgd, model->ranges(), model->num_params());
+  for (std::size_t t = 0; t + 1 < w[0]->x.size(); ++t) {
+    std::vector<float> X = sum_over(w, &RankLog::x, t), V = sum_over(w, &RankLog::v, t);
+    std::vector<float> G = sum_over(w, &RankLog::g, t);
+    if (mass == Guarantees::Mass::HalfStale && t > 0) {
+      const std::vector<float> prev = sum_over(w, &RankLog::g, t - 1);
+      for (std::size_t i = 0; i < G.size(); ++i) G[i] = 0.5f * (G[i] + prev[i]);
+    }
+    std::copy(V.begin(), V.end(), ref.momentum().begin());
+    ref.step(X, G, rs.lr);
+    const std::vector<float> X1 = sum_over(w, &RankLog::x, t + 1), V1 = sum_over(w, &RankLog::v, t + 1);
+    const double tol = 2e-5 * double(w.size()) * (1.0 + max_abs(X1) + max_abs(V1));
+    ASSERT_LE(max_abs_diff(X, X1), tol) << "sum of parameters after step " << t;
+    ASSERT_LE(max_abs_diff(ref.momentum(), V1), tol) << "sum of momentum after step " << t;
+  }
+}
+
+class Sweep : public ::testing::TestWithParam<Case> {};
+
+TEST_P(Sweep, KeepsItsGuarantees) {
+  const Case& c = GetParam();
+  const Guarantees& g = c.promises;
+  // 10 steps: the allocation window (the second half, last step excluded) then holds a periodic
+  // algorithm's second global average (periods in the sweep are at most 4), so the transport's
+  // first-use set-up of each collective counts as warm-up, as MPI's lazy initialisation does.
+  RunSpec rs{.block = c.block, .p = c.p, .steps = 10, .perturb = !g.identical_replicas};
+  const std::vector<RankLog> logs = run_algorithm(rs);
+  const std::vector<const RankLog*> w = workers_of(logs);
+  ASSERT_FALSE(w.empty());
+  std::vector<std::int64_t> sampled, trained;
+  for (std::size_t k = 0; k < w.size(); ++k) {
+    const RankLog& l = *w[k];
+    for (float x : l.x.back()) ASSERT_TRUE(std::isfinite(x)) << "worker " << k;
+    for (std::size_t t = l.allocations.size() / 2; t + 1 < l.allocations.size(); ++t)
+      EXPECT_EQ(l.allocations[t], 0) << "worker " << k << " allocated during step " << t;
+    if (c.p > 1) {
+      EXPECT_GT(l.bytes_sent, 0u) << "worker " << k << " sent nothing: was anything measured?";
+    }
+    sampled.insert(sampled.end(), l.sampled.begin(), l.sampled.end());
+    trained.insert(trained.end(), l.trained_ids.begin(), l.trained_ids.end());
+  }
+  std::sort(sampled.begin(), sampled.end());
+  std::sort(trained.begin(), trained.end());
+  EXPECT_EQ(sampled, trained) << "the batches trained are not exactly the batches sampled";
+  EXPECT_EQ(trained.size(), w.size() * std::size_t(rs.steps * rs.batch));
+  if (g.identical_replicas) {
+    for (std::size_t k = 1; k < w.size(); ++k)
+      for (std::size_t t = 0; t < w[k]->x.size(); ++t)
+        ASSERT_EQ(w[k]->x[t], w[0]->x[t]) << "worker " << k << " differs from worker 0 after step " << t;
+  }
+  if (g.mass != Guarantees::Mass::None) expect_mass_law(rs, w, g.mass);
+  if (g.mixes_parameters && w.size() > 1) {
+    EXPECT_LT(consensus(w, w[0]->x.size() - 1), 0.5 * consensus(w, 0)) << "replicas did not contract";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Registry, Sweep, ::testing::ValuesIn(sweep_cases(false)), case_name);
+
+class SweepMixing : public ::testing::TestWithParam<Case> {};
+
+TEST_P(SweepMixing, ReachesTheGlobalMeanAfterOneCycle) {
+  const Case& c = GetParam();
+  // ... and stays there: two more steps (communication still in flight must not move it away again)
+  const int reached = c.promises.exact_mean_after_steps;
+  RunSpec rs{.block = c.block, .p = c.p, .steps = reached + 2, .lr = 0.0, .perturb = true};
+  const std::vector<RankLog> logs = run_algorithm(rs);
+  const std::vector<const RankLog*> w = workers_of(logs);
+  std::vector<float> mean = sum_over(w, &RankLog::x, 0);
+  for (float& m : mean) m /= float(w.size());
+  for (std::size_t k = 0; k < w.size(); ++k)
+    for (std::size_t t = std::size_t(reached); t < w[k]->x.size(); ++t)
+      EXPECT_LE(max_abs_diff(w[k]->x[t], mean), 1e-5 * (1.0 + max_abs(mean))) << "worker " << k << " after step " << t;
+}
+
+INSTANTIATE_TEST_SUITE_P(Registry, SweepMixing, ::testing::ValuesIn(sweep_cases(true)), case_name);
+
+}  // namespace
+}  // namespace gg::sweep
