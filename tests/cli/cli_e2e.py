@@ -14,6 +14,10 @@ CHECK is one of
                      the algorithm (--describe's defaults where not set); another seed gives other losses
   bad-args NP        bad command lines exit with status 2 and print exactly one error line naming the
                      offending option, under mpiexec -n NP (NP = 1: no mpiexec)
+  bad-options        algorithm options that do not fit the number of ranks (or are out of range), under
+                     mpiexec: every rank exits with status 2 on its own (each rank runs inside a shell that
+                     reports its exit status, so mpiexec cannot cut a rank short), exactly one error line
+                     naming the option is printed, nothing goes to stdout, no log file is written
 Exit status 0 when every check passes; otherwise each failure is printed as 'FAIL: ...'.
 """
 import argparse
@@ -248,6 +252,51 @@ def check_bad_args(gg, args):
         check(p.stdout == "", "%s: printed to stdout:\n%s" % (what, p.stdout))
 
 
+BAD_OPTIONS = [  # ranks, --set overrides, text the single error line must contain (naming the option)
+    (5, ["algorithm.name=dpsgd", "algorithm.topology=torus"], "'algorithm.topology' torus needs p = rows x cols"),
+    (7, ["algorithm.name=dpsgd", "algorithm.topology=torus"], "'algorithm.topology' torus"),
+    (6, ["algorithm.name=gossip_pga", "algorithm.topology=hypercube"],
+     "algorithm.topology: hypercube needs a power-of-two number of workers, got 6"),
+    (3, ["algorithm.name=gossip_pga"], "algorithm.topology: hypercube"),  # the default topology
+    (4, ["algorithm.name=local_sgd", "algorithm.period=0"], "'algorithm.period' must be in [1,"),
+    (4, ["algorithm.name=gossip_pga", "algorithm.period=0"], "'algorithm.period' must be in [1,"),
+    (4, ["algorithm.name=adpsgd", "algorithm.graph=star"], "'algorithm.graph'"),
+    (4, ["algorithm.name=sgp", "algorithm.overlap=3"], "'algorithm.overlap'"),
+    (4, ["algorithm.name=dpsgd", "algorithm.period=2"], "algorithm.period"),  # not an option of dpsgd
+]
+RANK_EXIT = re.compile(r"^gg_rank_exit (\d+) (\d+)$", re.M)
+
+
+def check_bad_options(gg, args):
+    synth = ["--set", "data.name=synthetic", "--set", "data.shape=[28,28,1]", "--set", "data.train_size=2048",
+             "--set", "data.test_size=256"]
+    # Each rank: gg_train, then one line with its rank and exit status; the shell exits 0, so that mpiexec
+    # lets every rank finish (it aborts the job at the first non-zero exit).
+    report = 'r=${OMPI_COMM_WORLD_RANK:-${PMIX_RANK:-?}}; "$0" "$@"; echo "gg_rank_exit $r $?" >&2'
+    for np_, sets, needle in BAD_OPTIONS:
+        out_path = os.path.join(args.work, "never.h5")
+        argv = synth + ["--set", "output.path=" + out_path] + [a for s in sets for a in ("--set", s)]
+        cmd = [gg.mpiexec, "--allow-run-as-root", "--oversubscribe", "-n", str(np_), "-x", "OPENBLAS_NUM_THREADS",
+               "-x", "OMP_NUM_THREADS", "sh", "-c", report, gg.exe] + argv
+        what = "gg_train %s (np %d)" % (" ".join(sets), np_)
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_S, env=gg.env)
+        except subprocess.TimeoutExpired:
+            check(False, "%s: timed out (hang?)" % what)
+            continue
+        out = p.stdout + p.stderr
+        codes = {int(r): int(c) for r, c in RANK_EXIT.findall(p.stderr)}
+        check(sorted(codes) == list(range(np_)), "%s: exit reports from ranks %s, expected 0..%d\n%s"
+              % (what, sorted(codes), np_ - 1, out))
+        bad = {r: c for r, c in codes.items() if c != 2}
+        check(not bad, "%s: ranks with an exit status other than 2: %s\n%s" % (what, bad, out))
+        lines = [ln for ln in out.splitlines() if "error:" in ln]
+        check(len(lines) == 1, "%s: expected exactly one error line, got %d:\n%s" % (what, len(lines), out))
+        check(any(needle in ln for ln in lines), "%s: the error line does not contain %r:\n%s" % (what, needle, out))
+        check(p.stdout == "", "%s: printed to stdout:\n%s" % (what, p.stdout))
+        check(not os.path.exists(out_path), "%s: wrote %s" % (what, out_path))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--gg-train", required=True)
@@ -263,13 +312,14 @@ def main():
     r.add_argument("np", type=int)
     b = sub.add_parser("bad-args")
     b.add_argument("np", type=int)
+    sub.add_parser("bad-options")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     args.work = tempfile.mkdtemp(prefix=args.check + "_", dir=args.work)
     gg = GgTrain(args)
     try:
         {"describe": check_describe, "version": check_version, "rerun": check_rerun,
-         "bad-args": check_bad_args}[args.check](gg, args)
+         "bad-args": check_bad_args, "bad-options": check_bad_options}[args.check](gg, args)
     finally:
         if not failures:
             shutil.rmtree(args.work, ignore_errors=True)
