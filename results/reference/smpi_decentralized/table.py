@@ -43,7 +43,7 @@ print("| platform | algorithm | p | steps (mean over) | compute ms | comm ms | w
 print("|---|---|---|---|---|---|---|---|---|---|")
 for root in sys.argv[1:]:
     platform, runs = study_runs(root)
-    for run, scale, wall in sorted(runs, key=lambda x: (runlog.sort_key(x[0]), x[0].name)):
+    for run, scale, wall in sorted(runs, key=lambda x: (runlog.sort_key(x[0]), x[0].ranks, x[0].name)):
         compute, comm, wait = scaling.per_step(run)
         steps = run.steps["compute_s"].shape[0]
         eff = compute / (compute + comm) if compute + comm > 0 else float("nan")
