@@ -30,6 +30,9 @@ ParameterServer::ParameterServer(PsOptions opt, const AlgorithmEnv& env, const s
                      std::to_string(p));
   workers_ = p - opt_.servers;
   server_ = comm_.rank() >= workers_ ? comm_.rank() - workers_ : -1;
+  // sync: server s takes pushes in worker order starting at worker s*W/S, so the S servers do not all
+  // pull from the same worker at once, and each server's sum order is still the same in every run
+  if (server_ >= 0) cursor_ = int(std::int64_t(server_) * workers_ / opt_.servers);
   const int tags = comm_.reserve_tags(4);  // every rank, workers and servers alike
   init_tag_ = tags;
   header_tag_ = tags + 1;

@@ -11,7 +11,8 @@
 // server, and waits for the pulls (the gradients go straight from the model's buffer, the parameters
 // straight into it).
 //   sync:  a server waits for the pushes of all W workers for step t, averages them (sum / W, in
-//          worker order, so runs are reproducible bit for bit), steps its optimizer with the step's lr, and answers every pull: each step
+//          a fixed worker order per server, so runs are reproducible bit for bit; server s starts at
+//          worker s*W/S so that the servers do not all pull from one worker at once), steps its optimizer with the step's lr, and answers every pull: each step
 //          equals allreduce SGD up to float summation order, and all workers hold identical replicas.
 //   async: a server applies each push on arrival (gradient / W, that worker's lr) and answers that
 //          worker's pull at once; workers never wait for one another. With staleness s > 0 a server
