@@ -9,11 +9,14 @@
 // Invariants (tests/sweep): the averaging preserves the sum of the parameters and momentum is never
 // mixed, so the sums follow one SGD step on the summed gradient; with lr = 0 every worker holds the
 // global mean after H steps. H = 1 is synchronous model averaging every step.
-// Communication is fully exposed (the model is averaged after the step, nothing to overlap with).
+// Communication is fully exposed (the model is averaged after the step, nothing to overlap with). The
+// averages run on the engine's nonblocking allreduce (iallreduce.hpp), waited for at once, so that
+// comm.iallreduce = "ring" applies to them as to every other algorithm's allreduce.
 #include <algorithm>
 #include <memory>
 
 #include "algorithms/algo_util.hpp"
+#include "algorithms/iallreduce.hpp"
 #include "algorithms/spec.hpp"
 
 namespace gg {
@@ -23,8 +26,15 @@ namespace {
 class LocalSgd final : public Algorithm {
  public:
   LocalSgd(const AlgorithmOptions& o, const AlgorithmEnv& env)
-      : comm_(env.comm), model_(env.model), period_(o.get_int("period")), post_local_(o.get_bool("post_local")) {
+      : comm_(env.comm),
+        model_(env.model),
+        allreduce_(env.comm, env.ring_iallreduce),
+        period_(o.get_int("period")),
+        post_local_(o.get_bool("post_local")) {
     local_ = !post_local_;
+    const std::size_t n[] = {model_.num_params()};  // one slot: the gradients or the parameters
+    allreduce_.plan(n);
+    comm_.reserve_requests(1);
   }
 
   std::string name() const override { return "local_sgd"; }
@@ -59,13 +69,14 @@ class LocalSgd final : public Algorithm {
     const int p = comm_.size();
     if (p == 1) return;
     TimeScope t(comm_, stats_.comm_s);
-    TimeScope w(comm_, stats_.wait_s);  // blocking: all of it is waiting
-    comm_.allreduce_sum(x);
+    TimeScope w(comm_, stats_.wait_s);  // waited for at once: all of it is waiting
+    allreduce_.start(0, x).wait();
     stats_.bytes_sent += 2 * std::uint64_t(p - 1) * x.size() * sizeof(float) / std::uint64_t(p);
   }
 
   Communicator& comm_;
   Model& model_;
+  Iallreduce allreduce_;
   std::int64_t period_;
   bool post_local_, local_;
   double last_lr_ = 0;
