@@ -241,6 +241,9 @@ void Comm::send(const void* buf, std::size_t bytes, int dest, int tag) {
 }
 
 Req* Comm::post_recv(void* buf, std::size_t bytes, int src, int tag, const char* op) {
+  if (src >= 0) check_rank(src, op, "source");  // src < 0: any source (recv_any)
+  if (tag < 0) throw std::invalid_argument("in-process " + std::string(op) + ": negative tag " + std::to_string(tag));
+  std::unique_lock lock(sh_.mu);
   check_alive(op);
   Req* r = acquire(ReqKind::Recv, op, src, tag, bytes);
   r->buf = buf;
@@ -256,34 +259,17 @@ Req* Comm::post_recv(void* buf, std::size_t bytes, int src, int tag, const char*
 }
 
 Request Comm::irecv(void* buf, std::size_t bytes, int src, int tag) {
-  check_rank(src, "irecv", "source");
-  if (tag < 0) throw std::invalid_argument("in-process irecv: negative tag " + std::to_string(tag));
-  Req* r = nullptr;
-  {
-    std::unique_lock lock(sh_.mu);
-    r = post_recv(buf, bytes, src, tag, "irecv");
-  }
-  return Request::adopt(r);
+  if (src < 0) check_rank(src, "irecv", "source");  // post_recv would take it for "any source"
+  return Request::adopt(post_recv(buf, bytes, src, tag, "irecv"));
 }
 
 void Comm::recv(void* buf, std::size_t bytes, int src, int tag) {
-  check_rank(src, "recv", "source");
-  if (tag < 0) throw std::invalid_argument("in-process recv: negative tag " + std::to_string(tag));
-  Req* r = nullptr;
-  {
-    std::unique_lock lock(sh_.mu);
-    r = post_recv(buf, bytes, src, tag, "recv");
-  }
-  Request(Request::adopt(r)).wait();
+  if (src < 0) check_rank(src, "recv", "source");
+  Request::adopt(post_recv(buf, bytes, src, tag, "recv")).wait();
 }
 
 int Comm::recv_any(void* buf, std::size_t bytes, int tag, std::size_t* got) {
-  if (tag < 0) throw std::invalid_argument("in-process recv_any: negative tag " + std::to_string(tag));
-  Req* r = nullptr;
-  {
-    std::unique_lock lock(sh_.mu);
-    r = post_recv(buf, bytes, -1, tag, "recv_any");
-  }
+  Req* r = post_recv(buf, bytes, -1, tag, "recv_any");
   Request h = Request::adopt(r);
   int from = -1;
   {

@@ -164,6 +164,7 @@ class Comm final : public Communicator {
   void grow_pool();
   void check_alive(const char* op) const;  // throws if the world failed
   void check_rank(int r, const char* op, const char* what) const;
+  // Checks the arguments, takes the lock, and posts a receive (src < 0: from any source).
   Req* post_recv(void* buf, std::size_t bytes, int src, int tag, const char* op);
   Req* post_send(const void* buf, std::size_t bytes, int dest, int tag, const char* op);
   // Adds this rank to its next collective (lock held); the last rank to arrive completes it.

@@ -12,6 +12,7 @@
 
 #include "algorithms/iallreduce.hpp"
 #include "core/comm/inproc_communicator.hpp"
+#include "tests/common/comm_checks.hpp"
 
 namespace gg {
 namespace {
@@ -336,21 +337,7 @@ TEST(InprocComm, MismatchesAndBadArgumentsAreErrors) {
 }
 
 TEST(InprocComm, ManyRequestsReuseThePool) {
-  run_ranks(3, [](Communicator& c) {
-    const int p = c.size(), r = c.rank();
-    c.reserve_requests(64);
-    std::vector<int> in(32), out(32);
-    for (int round = 0; round < 100; ++round) {
-      std::vector<Request> reqs;
-      for (int i = 0; i < 32; ++i) {
-        out[std::size_t(i)] = round * 1000 + r * 32 + i;
-        reqs.push_back(c.irecv(&in[std::size_t(i)], sizeof(int), (r + p - 1) % p, 10 + i));
-        reqs.push_back(c.isend(&out[std::size_t(i)], sizeof(int), (r + 1) % p, 10 + i));
-      }
-      for (auto& q : reqs) q.wait();
-      for (int i = 0; i < 32; ++i) ASSERT_EQ(in[std::size_t(i)], round * 1000 + ((r + p - 1) % p) * 32 + i);
-    }
-  });
+  run_ranks(3, [](Communicator& c) { test::check_many_requests_round_the_ring(c, 100); });
 }
 
 }  // namespace
