@@ -29,6 +29,9 @@ struct StepStats {
   double wait_s = 0;        // of which: blocked waiting for a message or collective to complete
   std::uint64_t bytes_sent = 0;
   int partner = -1;         // gossip partner this step (-1 if none)
+  // Steps between the parameters this step's gradient was computed on and the parameters it updates
+  // (0: synchronous; 1: applied one step late, or mixed with a partner's one-step-old model).
+  int staleness = 0;
 };
 
 struct TrainState {

@@ -24,6 +24,7 @@
 
 #include "algorithms/registry.hpp"
 #include "core/comm/mpi_communicator.hpp"
+#include "core/comm/metered_communicator.hpp"
 #include "core/comm/mpi_session.hpp"
 #include "core/config/run_config.hpp"
 #include "core/data/datasets.hpp"
@@ -109,11 +110,12 @@ DataKeep data_to_keep(const Run& run) {
   return keep;
 }
 
-void phase2(Run& run, Communicator& world) {
+void phase2(Run& run, Communicator& world, const HostCosts& costs) {
   JsonReader root = run.cfg.reader();
   auto opt_cfg = root.object("optimizer");
   run.opt = read_optimizer_config(opt_cfg, run.cfg.train.epochs);
   run.sgd = std::make_unique<Sgd>(run.opt.sgd, run.model->ranges(), run.model->num_params());
+  run.sgd->set_memory_hook([&world](std::size_t bytes) { world.account_memory(bytes); });
   auto algo_cfg = root.object("algorithm");
   run.algorithm = make_algorithm(
       algo_cfg, AlgorithmEnv{world, *run.model, *run.sgd, run.cfg.train.seed, run.cfg.ring_iallreduce});
@@ -133,7 +135,7 @@ void phase2(Run& run, Communicator& world) {
   // Training ranks get their own communicator for evaluation and step gathering.
   run.workers = world.split(run.algorithm->trains() ? 0 : 1);
   if (world.rank() == 0 && !run.cfg.output.empty())
-    run.sink = open_run_sink(run.cfg, run.spec, world, *run.model, run.algorithm->num_workers());
+    run.sink = open_run_sink(run.cfg, run.spec, world, *run.model, run.algorithm->num_workers(), costs);
 }
 
 void print_header(const Run& run, Communicator& world) {
@@ -158,7 +160,10 @@ void print_header(const Run& run, Communicator& world) {
 
 int main(int argc, char** argv) {
   MpiSession mpi(&argc, &argv);
-  MpiCommunicator world;
+  MpiCommunicator transport;
+  HostCosts costs;  // what the simulated node charges (nothing outside SMPI)
+  const std::string cost_error = capture([&] { costs = host_costs(); });
+  MeteredCommunicator world(transport, costs);
   Args args;
   Run run;
   std::string error = capture([&] { args = parse_args(argc, argv); });
@@ -166,16 +171,17 @@ int main(int argc, char** argv) {
     if (world.rank() == 0) std::fputs(args.print.c_str(), stdout);
     return 0;
   }
+  if (error.empty()) error = cost_error;
   if (error.empty()) error = capture([&] { phase1(run, args, world); });
   if (any_failed(world, error)) return 2;
-  error = capture([&] { phase2(run, world); });
+  error = capture([&] { phase2(run, world, costs); });
   if (any_failed(world, error)) return 2;
 
   const bool leader = world.rank() == 0;
   if (leader && !args.quiet) print_header(run, world);
   TrainResult result;
   error = capture([&] {
-    Trainer trainer(run.cfg.train, TrainComms{world, *run.workers},
+    Trainer trainer(run.cfg.train, TrainComms{world, *run.workers, world.meter()},
                     TrainData{run.data.train, run.data.test, run.data.partition},
                     Learner{*run.model, *run.sgd, *run.algorithm, run.opt.lr}, run.sink.get());
     result = trainer.run();

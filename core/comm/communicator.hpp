@@ -21,6 +21,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace gg {
 
@@ -31,6 +32,18 @@ class RequestImpl {
   virtual void wait() = 0;
   // How a Request disposes of a finished impl: delete by default; pooled impls return to their pool.
   virtual void release() { delete this; }
+};
+
+// Told about one request's life by a metering communicator (core/comm/metered_communicator.hpp).
+class RequestObserver {
+ public:
+  virtual void on_test() = 0;        // Request::test was called (a progress call)
+  virtual void on_wait_begin() = 0;  // Request::wait is about to block
+  virtual void on_wait_end() = 0;    // ... and has returned (or thrown)
+  virtual void on_complete() = 0;    // the request completed (test() true, wait(), or destruction)
+
+ protected:
+  ~RequestObserver() = default;
 };
 
 class Request {
@@ -47,26 +60,61 @@ class Request {
     r.impl_.reset(impl);
     return r;
   }
-  Request(Request&&) noexcept = default;
+  Request(Request&& o) noexcept : impl_(std::move(o.impl_)), observer_(o.observer_) { o.observer_ = nullptr; }
   Request& operator=(Request&& o) noexcept {
-    if (this != &o) { quiet_wait(); impl_ = std::move(o.impl_); }
+    if (this != &o) {
+      quiet_wait();
+      impl_ = std::move(o.impl_);
+      observer_ = o.observer_;
+      o.observer_ = nullptr;
+    }
     return *this;
   }
   ~Request() { quiet_wait(); }
   bool active() const { return impl_ != nullptr; }
   bool test() {
-    if (impl_ && impl_->test()) impl_.reset();
+    if (observer_) observer_->on_test();
+    if (impl_ && impl_->test()) {
+      impl_.reset();
+      completed();
+    }
     return !impl_;
   }
   void wait() {
-    if (impl_) { impl_->wait(); impl_.reset(); }
+    if (!impl_) return;
+    if (observer_) {
+      observer_->on_wait_begin();
+      try {
+        impl_->wait();
+      } catch (...) {
+        observer_->on_wait_end();
+        throw;
+      }
+      observer_->on_wait_end();
+    } else {
+      impl_->wait();
+    }
+    impl_.reset();
+    completed();
   }
+  // Reports this request's completion to `o` (a metering communicator; null: nobody). The observer
+  // must outlive the request, as the communicator that issued it does.
+  void observe(RequestObserver* o) { observer_ = impl_ ? o : nullptr; }
 
  private:
+  void completed() {
+    if (observer_) std::exchange(observer_, nullptr)->on_complete();
+  }
   void quiet_wait() noexcept {
-    try { wait(); } catch (...) { impl_.reset(); }
+    try {
+      wait();
+    } catch (...) {
+      impl_.reset();
+      completed();
+    }
   }
   std::unique_ptr<RequestImpl, Release> impl_;
+  RequestObserver* observer_ = nullptr;
 };
 
 class Communicator {
@@ -129,6 +177,12 @@ class Communicator {
   }
   // The largest valid tag. MPI guarantees at least 32767 (MPI_TAG_UB).
   virtual int max_tag() const { return std::numeric_limits<int>::max(); }
+
+  // Announces memory-bound host work the caller has just done: `bytes` read plus written by a copy,
+  // average, correction, reduction, pack/unpack or optimizer update. Plain transports ignore it; a
+  // metering communicator counts it and, on a simulated cluster, charges it at the node's memory
+  // bandwidth (metered_communicator.hpp). Algorithms call it for every such pass they make.
+  virtual void account_memory(std::size_t bytes) {}
 
   // Seconds on a monotonic clock (MPI_Wtime under MPI, which is simulated time under SMPI).
   virtual double wtime() const {

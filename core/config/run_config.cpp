@@ -114,6 +114,9 @@ RunConfig parse_run_config(const json& doc) {
   auto comm = root.object("comm");
   rc.ring_iallreduce = comm.get_string("iallreduce", "mpi", {"mpi", "ring"}) == "ring";
   comm.finish();
+  auto sim = root.object("sim");
+  t.noise = read_compute_noise(sim);
+  sim.finish();
   root.finish();
   return rc;
 }

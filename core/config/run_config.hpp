@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/config/json_reader.hpp"
+#include "core/sim/compute_noise.hpp"
 
 namespace gg {
 
@@ -38,6 +39,7 @@ struct TrainOptions {
   int log_every = 100;       // steps between progress lines
   std::size_t bucket_kb = 1024;
   bool eval_replicas = true;  // every replica evaluates the full test set (min/max over replicas)
+  ComputeNoiseOptions noise;  // block `sim`: compute jitter and slow workers (core/sim/compute_noise.hpp)
 };
 
 struct RunConfig {

@@ -30,6 +30,7 @@ enum class Phase { Train, Eval };
 struct RunContext {
   Phase phase = Phase::Train;
   std::uint64_t step_seed = 0;  // dropout masks are drawn from seed_of(step_seed, layer index)
+  double compute_scale = 1.0;   // multiplies injected compute time (proxy layers; core/sim/compute_noise.hpp)
 };
 
 enum class Init { Zero, One, Kaiming, Xavier };

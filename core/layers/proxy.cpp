@@ -35,8 +35,8 @@ double Proxy::seconds(bool backward, int n) const {
 void Proxy::forward(std::span<const Tensor* const> in, Tensor& out, const RunContext& ctx) {
   const Tensor& x = *in[0];
   const int n = x.shape().n;
-  const double s = seconds(false, n);
-  simulate_compute(s, s > 0 ? 0.0 : opt_.flops * n);
+  const double s = seconds(false, n) * ctx.compute_scale;
+  simulate_compute(s, s > 0 ? 0.0 : opt_.flops * n * ctx.compute_scale);
   if (opt_.out > 0) {
     out.resize({n, 1, 1, opt_.out});
     std::fill(out.data(), out.data() + out.size(), 0.0f);
@@ -49,8 +49,8 @@ void Proxy::forward(std::span<const Tensor* const> in, Tensor& out, const RunCon
 void Proxy::backward(std::span<const Tensor* const> in, const Tensor& out, const Tensor& dout,
                      std::span<Tensor* const> din, const RunContext& ctx) {
   const int n = in[0]->shape().n;
-  const double s = seconds(true, n);
-  simulate_compute(s, s > 0 ? 0.0 : 2.0 * opt_.flops * n);
+  const double s = seconds(true, n) * ctx.compute_scale;
+  simulate_compute(s, s > 0 ? 0.0 : 2.0 * opt_.flops * n * ctx.compute_scale);
   std::fill(grad_.begin(), grad_.end(), 0.0f);  // the contract: backward overwrites its gradients
   Tensor* dx = din.empty() ? nullptr : din[0];
   if (dx) {

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <iterator>
 #include <stdexcept>
 
 namespace gg {
@@ -25,6 +26,30 @@ std::string iso8601_utc_now() {
 
 constexpr const char* kMetricGroups[4] = {"rank0", "averaged", "replica_min", "replica_max"};
 constexpr const char* kMetricNames[3] = {"loss", "top1", "top5"};
+
+// The per-worker /steps datasets: name and StepRecord field (SCHEMA.md lists them in this order).
+struct StepColumn {
+  const char* name;
+  float StepRecord::*f = nullptr;
+  std::uint64_t StepRecord::*u = nullptr;
+  std::int32_t StepRecord::*i = nullptr;
+  hid_t type() const { return f ? H5T_NATIVE_FLOAT : u ? H5T_NATIVE_UINT64 : H5T_NATIVE_INT32; }
+};
+const StepColumn kStepColumns[] = {
+    {"loss", &StepRecord::loss},
+    {"compute_s", &StepRecord::compute_s},
+    {"comm_s", &StepRecord::comm_s},
+    {"exposed_s", &StepRecord::exposed_s},
+    {"total_s", &StepRecord::total_s},
+    {"mem_s", &StepRecord::mem_s},
+    {"staging_s", &StepRecord::staging_s},
+    {"bytes_sent", nullptr, &StepRecord::bytes_sent},
+    {"bytes_recv", nullptr, &StepRecord::bytes_recv},
+    {"msgs_sent", nullptr, &StepRecord::msgs_sent},
+    {"mem_bytes", nullptr, &StepRecord::mem_bytes},
+    {"partner", nullptr, nullptr, &StepRecord::partner},
+    {"staleness", nullptr, nullptr, &StepRecord::staleness},
+};
 
 }  // namespace
 
@@ -72,6 +97,7 @@ void Hdf5RunLog::create(const RunLogInfo& info, const BuildFacts& facts) {
   h5::write_attr(cx_, root, "git_revision", facts.git_revision);
   h5::write_attr(cx_, root, "host", facts.host);
   h5::write_attr(cx_, root, "mpi_library", info.mpi_library);
+  if (!info.cost_model.empty()) h5::write_attr(cx_, root, "cost_model", info.cost_model);
   h5::write_attr(cx_, root, "hdf5_version", facts.hdf5_version);
   h5::write_attr(cx_, root, "compiler", facts.compiler);
   h5::write_attr(cx_, root, "start_time", facts.start_time);
@@ -86,12 +112,8 @@ void Hdf5RunLog::create(const RunLogInfo& info, const BuildFacts& facts) {
   h5::Handle steps = h5::create_group(cx_, root, "steps");
   const hid_t s = steps.get();
   step_ = h5::Extendable(cx_, s, "step", H5T_NATIVE_INT64, 0, rows);
-  compute_ = h5::Extendable(cx_, s, "compute_s", H5T_NATIVE_FLOAT, w, rows);
-  comm_ = h5::Extendable(cx_, s, "comm_s", H5T_NATIVE_FLOAT, w, rows);
-  wait_ = h5::Extendable(cx_, s, "wait_s", H5T_NATIVE_FLOAT, w, rows);
-  bytes_ = h5::Extendable(cx_, s, "bytes_sent", H5T_NATIVE_UINT64, w, rows);
-  partner_ = h5::Extendable(cx_, s, "partner", H5T_NATIVE_INT32, w, rows);
-  loss_ = h5::Extendable(cx_, s, "loss", H5T_NATIVE_FLOAT, w, rows);
+  per_worker_.clear();
+  for (const StepColumn& c : kStepColumns) per_worker_.emplace_back(cx_, s, c.name, c.type(), w, rows);
   loss_mean_ = h5::Extendable(cx_, s, "loss_mean", H5T_NATIVE_FLOAT, 0, rows);
 
   h5::Handle eval = h5::create_group(cx_, root, "eval");
@@ -127,23 +149,22 @@ void Hdf5RunLog::on_steps(const std::vector<StepRecord>& steps, int workers) {
   const hsize_t rows = hsize_t(n / w);
   if (rows == 0) return;
   // Records arrive step-major, which is the row-major layout of [steps, workers].
-  auto column = [&](h5::Extendable& ds, auto field) {
-    f_buf_.resize(n);
-    for (std::size_t i = 0; i < n; ++i) f_buf_[i] = steps[i].*field;
-    ds.append(cx_, f_buf_.data(), rows);
-  };
-  column(compute_, &StepRecord::compute_s);
-  column(comm_, &StepRecord::comm_s);
-  column(wait_, &StepRecord::wait_s);
-  column(loss_, &StepRecord::loss);
-  u_buf_.resize(n);
-  i_buf_.resize(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    u_buf_[i] = steps[i].bytes_sent;
-    i_buf_[i] = steps[i].partner;
+  for (std::size_t c = 0; c < std::size(kStepColumns); ++c) {
+    const StepColumn& col = kStepColumns[c];
+    if (col.f) {
+      f_buf_.resize(n);
+      for (std::size_t i = 0; i < n; ++i) f_buf_[i] = steps[i].*col.f;
+      per_worker_[c].append(cx_, f_buf_.data(), rows);
+    } else if (col.u) {
+      u_buf_.resize(n);
+      for (std::size_t i = 0; i < n; ++i) u_buf_[i] = steps[i].*col.u;
+      per_worker_[c].append(cx_, u_buf_.data(), rows);
+    } else {
+      i_buf_.resize(n);
+      for (std::size_t i = 0; i < n; ++i) i_buf_[i] = steps[i].*col.i;
+      per_worker_[c].append(cx_, i_buf_.data(), rows);
+    }
   }
-  bytes_.append(cx_, u_buf_.data(), rows);
-  partner_.append(cx_, i_buf_.data(), rows);
 
   s_buf_.resize(rows);
   f_buf_.assign(rows, 0.0f);

@@ -20,6 +20,7 @@ struct RunLogInfo {
   std::string config_json;   // the effective config (every option, defaults filled in)
   std::string algorithm_spec;  // the algorithm's spec as JSON (gg_train --describe); empty: not written
   std::string mpi_library;   // Communicator::library_version()
+  std::string cost_model;    // JSON: what the simulated node charged (HostCosts); empty: not written
   std::string model_layers;  // JSON array of {name, kind, out, params, mflops}
   int workers = 1;           // training ranks (columns of /steps/*)
   int ranks = 1;             // all ranks, servers included
@@ -59,7 +60,8 @@ class Hdf5RunLog final : public RunSink {
   bool any_eval_ = false, finished_ = false;
 
   // /steps: [steps, workers] per rank, [steps] per step.
-  h5::Extendable step_, compute_, comm_, wait_, bytes_, partner_, loss_, loss_mean_;
+  h5::Extendable step_, loss_mean_;
+  std::vector<h5::Extendable> per_worker_;  // one per StepRecord column (kStepColumns in the .cpp)
   // /eval: [evals]; metrics[m] = {loss, top1, top5} of rank0, averaged, replica_min, replica_max.
   h5::Extendable e_step_, e_epoch_, e_wall_, e_consensus_;
   std::array<std::array<h5::Extendable, 3>, 4> metrics_;

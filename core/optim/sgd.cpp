@@ -33,6 +33,7 @@ void Sgd::step(std::span<float> params, std::span<const float> grads, double lr_
       }
     }
   }
+  if (memory_hook_) memory_hook_(5 * sizeof(float) * params.size());
 }
 
 }  // namespace gg

@@ -5,6 +5,8 @@
 //   w <- w - lr * v                      classical
 //   w <- w - lr * (g + wd * w + mu * v)  Nesterov (Sutskever form, as PyTorch)
 #include <cstddef>
+#include <functional>
+#include <utility>
 #include <span>
 #include <vector>
 
@@ -26,11 +28,15 @@ class Sgd {
   std::span<float> momentum() { return velocity_; }
   std::span<const float> momentum() const { return velocity_; }
   const SgdOptions& options() const { return opt_; }
+  // Called after every step() with the bytes the update read and wrote (w, g, v read; w, v written):
+  // the trainer hands it to the metering communicator (Communicator::account_memory).
+  void set_memory_hook(std::function<void(std::size_t)> hook) { memory_hook_ = std::move(hook); }
 
  private:
   SgdOptions opt_;
   std::vector<ParamRange> ranges_;
   std::vector<float> velocity_;  // [num_params]
+  std::function<void(std::size_t)> memory_hook_;
 };
 
 }  // namespace gg

@@ -6,15 +6,18 @@
 
 namespace gg {
 
-struct StepRecord {        // one step on one worker
+struct StepRecord {        // one step on one worker (the meanings: core/log/SCHEMA.md, /steps)
   std::int64_t step = 0;
   float loss = 0;
-  float compute_s = 0;     // step time not spent in communication calls
-  float comm_s = 0;        // time inside communication calls
-  float wait_s = 0;        // of which blocked waiting
-  std::uint64_t bytes_sent = 0;
+  float compute_s = 0;     // step time not spent in communication calls or charged host work
+  float comm_s = 0;        // time inside posting, waiting and blocking communication calls
+  float exposed_s = 0;     // time blocked waiting for communication (the step waited)
+  float total_s = 0;       // time with an exchange in flight, hidden or not
+  float mem_s = 0;         // charged memory-bound host work and progress calls (simulated cluster)
+  float staging_s = 0;     // charged GPU staging (simulated cluster)
   std::int32_t partner = -1;
-  std::int32_t pad_ = 0;
+  std::int32_t staleness = 0;  // steps between the parameters a gradient was computed on and those it updates
+  std::uint64_t bytes_sent = 0, bytes_recv = 0, msgs_sent = 0, mem_bytes = 0;
 };
 
 struct Metrics {

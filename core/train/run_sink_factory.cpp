@@ -60,11 +60,17 @@ void check_output_writable(const std::string& path) {
 }
 
 std::unique_ptr<RunSink> open_run_sink(const RunConfig& cfg, const nlohmann::json& algorithm_spec,
-                                       Communicator& world, const Model& model, int workers) {
+                                       Communicator& world, const Model& model, int workers,
+                                       const HostCosts& costs) {
   RunLogInfo info;
   info.config_json = cfg.effective->dump(2);
   info.algorithm_spec = algorithm_spec.dump();
   info.mpi_library = world.library_version();
+  info.cost_model = nlohmann::json{{"mem_GBps", costs.mem_Bps / 1e9},
+                                   {"staging_GBps", costs.staging_Bps / 1e9},
+                                   {"progress_us", costs.progress_s * 1e6},
+                                   {"source", costs.source}}
+                        .dump();
   info.model_layers = layer_table(model);
   info.workers = workers;
   info.ranks = world.size();

@@ -6,6 +6,7 @@
 #include "core/comm/communicator.hpp"
 #include "core/config/run_config.hpp"
 #include "core/model/model.hpp"
+#include "core/sim/host_costs.hpp"
 #include "core/train/records.hpp"
 
 namespace gg {
@@ -18,7 +19,9 @@ void check_output_writable(const std::string& path);
 // every option, defaults filled in: cfg.effective), the algorithm's spec (as --describe prints it), git
 // revision, host, MPI library and versions, start time; datasets grow at each evaluation. Call it after
 // every block has been read, so that cfg.effective is complete.
+// costs: what the simulated node charges (core/sim/host_costs.hpp), recorded as the cost_model attribute.
 std::unique_ptr<RunSink> open_run_sink(const RunConfig& cfg, const nlohmann::json& algorithm_spec,
-                                       Communicator& world, const Model& model, int workers);
+                                       Communicator& world, const Model& model, int workers,
+                                       const HostCosts& costs);
 
 }  // namespace gg

@@ -9,11 +9,13 @@
 
 namespace gg {
 
-StepRunner::StepRunner(Algorithm& algorithm, Model& model, Sgd& optimizer, std::uint64_t seed)
+StepRunner::StepRunner(Algorithm& algorithm, Model& model, Sgd& optimizer, std::uint64_t seed,
+                       const ComputeNoise* noise)
     : algo_(algorithm),
       model_(model),
       optimizer_(optimizer),
       seed_(seed),
+      noise_(noise),
       poll_([this] { algo_.poll(); }),
       on_bucket_([this](const Bucket& b) { algo_.on_bucket_ready(b); }) {}
 
@@ -40,7 +42,8 @@ void StepRunner::take_batch(std::int64_t step, std::int64_t total, const NextBat
 float StepRunner::run(std::int64_t step, std::int64_t total, double lr, const NextBatch& next) {
   algo_.begin_step(step);
   take_batch(step, total, next);
-  const RunContext ctx{Phase::Train, seed_of(seed_, std::uint64_t(step), std::uint64_t(algo_.worker_index()))};
+  const RunContext ctx{Phase::Train, seed_of(seed_, std::uint64_t(step), std::uint64_t(algo_.worker_index())),
+                       noise_ ? noise_->factor(step) : 1.0};
   const Tensor& logits = model_.forward(batch_.x, ctx, poll_);
   dlogits_.resize(logits.shape());
   const float loss = softmax_xent(logits, batch_.labels, &dlogits_);

@@ -21,6 +21,7 @@
 #include "core/data/batch.hpp"
 #include "core/model/model.hpp"
 #include "core/optim/sgd.hpp"
+#include "core/sim/compute_noise.hpp"
 #include "core/tensor/tensor.hpp"
 
 namespace gg {
@@ -29,7 +30,9 @@ class StepRunner {
  public:
   using NextBatch = std::function<void(Batch&)>;  // fills the batch with this worker's next sample draw
   // seed: the run's seed; each step's dropout/augmentation stream is seed_of(seed, step, worker).
-  StepRunner(Algorithm& algorithm, Model& model, Sgd& optimizer, std::uint64_t seed);
+  // noise (optional, must outlive the runner): scales injected compute per step (compute_noise.hpp).
+  StepRunner(Algorithm& algorithm, Model& model, Sgd& optimizer, std::uint64_t seed,
+             const ComputeNoise* noise = nullptr);
 
   // Training step `step` of `total` (total decides when the lookahead pipeline is fed an empty batch).
   // Returns the loss of the batch trained.
@@ -43,6 +46,7 @@ class StepRunner {
   Model& model_;
   Sgd& optimizer_;
   std::uint64_t seed_;
+  const ComputeNoise* noise_;
   Batch batch_;
   Tensor dlogits_;
   PollHook poll_;

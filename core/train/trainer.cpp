@@ -13,6 +13,26 @@ namespace gg {
 Trainer::Trainer(const TrainOptions& opt, TrainComms comms, TrainData data, Learner learner, RunSink* sink)
     : opt_(opt), comms_(comms), data_(data), learner_(std::move(learner)), sink_(sink) {}
 
+StepRecord step_record(std::int64_t step, float loss, double step_s, const CommStepTotals& c, const StepStats& st) {
+  StepRecord r;
+  r.step = step;
+  r.loss = loss;
+  r.comm_s = float(c.calls_s);
+  r.exposed_s = float(c.exposed_s);
+  r.total_s = float(c.total_s);
+  r.mem_s = float(c.mem_s);
+  r.staging_s = float(c.staging_s);
+  // Compute is what is left of the step; staging is charged inside communication calls (in comm_s).
+  r.compute_s = float(std::max(0.0, step_s - c.calls_s - c.mem_s));
+  r.partner = st.partner;
+  r.staleness = st.staleness;
+  r.bytes_sent = c.bytes_sent;
+  r.bytes_recv = c.bytes_recv;
+  r.msgs_sent = c.msgs_sent;
+  r.mem_bytes = c.mem_bytes;
+  return r;
+}
+
 void Trainer::flush_steps() {
   // Every worker has taken the same number of steps since the last flush (lockstep by construction).
   const std::size_t k = pending_.size(), bytes = k * sizeof(StepRecord);
@@ -55,18 +75,18 @@ TrainResult Trainer::run() {
   Evaluator evaluator(comms_.workers, learner_.model, data_.test, opt_.eval_replicas);
   pending_.reserve(std::size_t(std::min<std::int64_t>(evals > 0 ? per_epoch / evals + 1 : total, total)) + 1);
 
-  StepRunner runner(algo, learner_.model, learner_.optimizer, opt_.seed);
+  const ComputeNoise noise(opt_.noise, opt_.seed, algo.worker_index(), workers);
+  StepRunner runner(algo, learner_.model, learner_.optimizer, opt_.seed, &noise);
   const StepRunner::NextBatch next = [&](Batch& b) { sampler.next(data_.train, b); };
   double eval_s = 0;  // excluded from throughput
   for (std::int64_t step = 0; step < total; ++step) {
+    comms_.meter.begin_step();
     const double t0 = now_s();
     const double epoch = double(step) / double(per_epoch);
     const float loss = runner.run(step, total, learner_.lr.at(epoch), next);
-
-    const StepStats& st = algo.stats();
+    const CommStepTotals c = comms_.meter.end_step();
     const double dt = now_s() - t0;
-    pending_.push_back({step, loss, float(std::max(0.0, dt - st.comm_s)), float(st.comm_s), float(st.wait_s),
-                        st.bytes_sent, st.partner, 0});
+    pending_.push_back(step_record(step, loss, dt, c, algo.stats()));
     progress.step(step, loss, now_s() - t_start, opt_.log_every);
 
     const bool last = step + 1 == total;

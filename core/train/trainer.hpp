@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "algorithms/algorithm.hpp"
+#include "core/comm/comm_meter.hpp"
 #include "core/config/run_config.hpp"
 #include "core/data/dataset.hpp"
 #include "core/data/sampler.hpp"
@@ -23,9 +24,12 @@ struct TrainResult {
 };
 
 // Who talks: world spans all ranks; workers spans the training ranks (== world without servers).
+// meter: the metering communicator's meter (core/comm/metered_communicator.hpp) that the algorithm's
+// communicator reports to; the trainer reads one CommStepTotals per step from it.
 struct TrainComms {
   Communicator& world;
   Communicator& workers;
+  CommMeter& meter;
 };
 
 // What is trained on. partition: how the sampler splits train among workers; with Partition::Fixed,
@@ -44,6 +48,9 @@ struct Learner {
   Algorithm& algorithm;
   LrSchedule lr;
 };
+
+// One step's record from its measured totals and the algorithm's statistics.
+StepRecord step_record(std::int64_t step, float loss, double step_s, const CommStepTotals& c, const StepStats& st);
 
 class Trainer {
  public:

@@ -50,8 +50,22 @@ std::vector<StepRecord> steps(std::int64_t first, int count, int workers) {
   for (int s = 0; s < count; ++s)
     for (int r = 0; r < workers; ++r) {
       const std::int64_t step = first + s;
-      out.push_back({step, float(step + r), 0.01f * float(step), 0.001f * float(r), 0.0001f * float(r),
-                     std::uint64_t(1000 * step + r), std::int32_t((r + 1) % workers), 0});
+      StepRecord rec;
+      rec.step = step;
+      rec.loss = float(step + r);
+      rec.compute_s = 0.01f * float(step);
+      rec.comm_s = 0.001f * float(r);
+      rec.exposed_s = 0.0001f * float(r);
+      rec.total_s = 0.002f * float(r);
+      rec.mem_s = 0.003f * float(step);
+      rec.staging_s = 0.004f * float(r);
+      rec.partner = std::int32_t((r + 1) % workers);
+      rec.staleness = r % 2;
+      rec.bytes_sent = std::uint64_t(1000 * step + r);
+      rec.bytes_recv = std::uint64_t(2000 * step + r);
+      rec.msgs_sent = std::uint64_t(step + 7 * r);
+      rec.mem_bytes = std::uint64_t(5 * step + r);
+      out.push_back(rec);
     }
   return out;
 }
@@ -159,12 +173,29 @@ TEST_F(LogHdf5, WritesAttributesStepsAndEvaluations) {
   const auto partner = r.read<std::int32_t>("/steps/partner", H5T_NATIVE_INT32);
   const auto loss = r.read<float>("/steps/loss", H5T_NATIVE_FLOAT);
   const auto comm = r.read<float>("/steps/comm_s", H5T_NATIVE_FLOAT);
+  const auto exposed = r.read<float>("/steps/exposed_s", H5T_NATIVE_FLOAT);
+  const auto total = r.read<float>("/steps/total_s", H5T_NATIVE_FLOAT);
+  const auto mem = r.read<float>("/steps/mem_s", H5T_NATIVE_FLOAT);
+  const auto staging = r.read<float>("/steps/staging_s", H5T_NATIVE_FLOAT);
+  const auto recv = r.read<std::uint64_t>("/steps/bytes_recv", H5T_NATIVE_UINT64);
+  const auto msgs = r.read<std::uint64_t>("/steps/msgs_sent", H5T_NATIVE_UINT64);
+  const auto mem_bytes = r.read<std::uint64_t>("/steps/mem_bytes", H5T_NATIVE_UINT64);
+  const auto stale = r.read<std::int32_t>("/steps/staleness", H5T_NATIVE_INT32);
   for (int s = 0; s < 6; ++s)
     for (int k = 0; k < w; ++k) {
-      EXPECT_EQ(bytes[std::size_t(s * w + k)], std::uint64_t(1000 * s + k));
-      EXPECT_EQ(partner[std::size_t(s * w + k)], (k + 1) % w);
-      EXPECT_FLOAT_EQ(loss[std::size_t(s * w + k)], float(s + k));
-      EXPECT_FLOAT_EQ(comm[std::size_t(s * w + k)], 0.001f * float(k));
+      const std::size_t i = std::size_t(s * w + k);
+      EXPECT_EQ(bytes[i], std::uint64_t(1000 * s + k));
+      EXPECT_EQ(recv[i], std::uint64_t(2000 * s + k));
+      EXPECT_EQ(msgs[i], std::uint64_t(s + 7 * k));
+      EXPECT_EQ(mem_bytes[i], std::uint64_t(5 * s + k));
+      EXPECT_EQ(partner[i], (k + 1) % w);
+      EXPECT_EQ(stale[i], k % 2);
+      EXPECT_FLOAT_EQ(loss[i], float(s + k));
+      EXPECT_FLOAT_EQ(comm[i], 0.001f * float(k));
+      EXPECT_FLOAT_EQ(exposed[i], 0.0001f * float(k));
+      EXPECT_FLOAT_EQ(total[i], 0.002f * float(k));
+      EXPECT_FLOAT_EQ(mem[i], 0.003f * float(s));
+      EXPECT_FLOAT_EQ(staging[i], 0.004f * float(k));
     }
   const auto loss_mean = r.read<float>("/steps/loss_mean", H5T_NATIVE_FLOAT);
   const auto step = r.read<std::int64_t>("/steps/step", H5T_NATIVE_INT64);
