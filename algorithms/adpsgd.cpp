@@ -192,6 +192,7 @@ class AdPsgd final : public Algorithm {
     std::span<const float> x = model_.params();
     if (!async_) return x.data();
     std::copy(x.begin(), x.end(), snap_.begin());
+    comm_.account_memory(2 * sizeof(float) * x.size());
     return snap_.data();
   }
 
@@ -211,6 +212,7 @@ class AdPsgd final : public Algorithm {
       float* y = buf_[done_ % 2].data();  // x_{a_k} -> y_k = (y_{k-1} + x_{a_k}) / 2
       const float* prev = done_ == 0 ? own_ : buf_[(done_ - 1) % 2].data();
       for (std::size_t i = 0; i < n; ++i) y[i] = 0.5f * (prev[i] + y[i]);
+      comm_.account_memory(3 * bytes);
       sends_[done_ % 2] = comm_.isend(y, bytes, choosers_[done_], tag_ + 1);
       stats_.bytes_sent += bytes;
       ++done_;
@@ -249,9 +251,11 @@ class AdPsgd final : public Algorithm {
   void apply(std::span<float> x, const float* y) {
     if (!async_) {
       std::copy(y, y + x.size(), x.begin());
+      comm_.account_memory(2 * sizeof(float) * x.size());
       return;
     }
     for (std::size_t i = 0; i < x.size(); ++i) x[i] += y[i] - snap_[i];
+    comm_.account_memory(4 * sizeof(float) * x.size());
   }
 
   Communicator& comm_;

@@ -121,10 +121,14 @@ class Dpsgd final : public Algorithm {
         for (std::size_t i = 0; i < n_; ++i) delta_[i] += r[i];
       }
       for (float& d : delta_) d *= inv;
+      // delta from x (read, write), + each neighbour (read 2, write), scale (read, write)
+      comm_.account_memory(sizeof(float) * n_ * (2 + 3 * nbrs_.size() + 2));
     }
     st.optimizer.step(x, model_.grads(), st.lr);
-    if (mixed)
+    if (mixed) {
       for (std::size_t i = 0; i < n_; ++i) x[i] += delta_[i];
+      comm_.account_memory(3 * sizeof(float) * n_);
+    }
   }
 
   void finish() override {

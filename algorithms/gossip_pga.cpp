@@ -108,6 +108,7 @@ class GossipPga final : public Algorithm {
     const float inv = 1.0f / float(p);
     for (std::span<float> x : arrays) {
       for (float& v : x) v *= inv;
+      comm_.account_memory(2 * sizeof(float) * x.size());
       own.bytes_sent += 2 * std::uint64_t(p - 1) * x.size() * sizeof(float) / std::uint64_t(p);
     }
   }

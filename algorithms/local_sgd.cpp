@@ -52,19 +52,22 @@ class LocalSgd final : public Algorithm {
     const int p = comm_.size();
     if (!local_) {  // synchronous SGD: average the gradients, then the same step everywhere
       allreduce(model_.grads());
-      if (p > 1)
-        for (float& g : model_.grads()) g *= 1.0f / float(p);
+      if (p > 1) scale(model_.grads(), 1.0f / float(p));
       st.optimizer.step(model_.params(), model_.grads(), st.lr);
       return;
     }
     st.optimizer.step(model_.params(), model_.grads(), st.lr);
     if ((st.step - switched_at_ + 1) % period_ != 0) return;
     allreduce(model_.params());
-    if (p > 1)
-      for (float& x : model_.params()) x *= 1.0f / float(p);
+    if (p > 1) scale(model_.params(), 1.0f / float(p));
   }
 
  private:
+  void scale(std::span<float> x, float a) {
+    for (float& v : x) v *= a;
+    comm_.account_memory(2 * sizeof(float) * x.size());
+  }
+
   void allreduce(std::span<float> x) {
     const int p = comm_.size();
     if (p == 1) return;

@@ -91,6 +91,7 @@ void RingAllreduce::finish_round() {
   if (r.reduce) {
     float* dst = data_.data() + r.recv_off;
     for (std::size_t i = 0; i < r.recv_len; ++i) dst[i] += tmp_[i];
+    comm_.account_memory(3 * sizeof(float) * r.recv_len);  // read both, write one
   }
   if (++round_ < rounds_.size()) start_round();
 }

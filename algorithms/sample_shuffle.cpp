@@ -36,6 +36,7 @@ std::size_t SampleShuffle::pack(const Batch& b) {
   std::memcpy(p + 8, b.ids.data(), 8 * n);
   std::memcpy(p + 8 + 8 * n, b.labels.data(), 4 * n);
   std::memcpy(p + 8 + 8 * n + 4 * (n + (n & 1)), b.x.data(), 4 * n * per_sample_);
+  comm_.account_memory(2 * bytes_for(n));  // read the batch, write the message
   return bytes_for(n);
 }
 
@@ -51,6 +52,7 @@ void SampleShuffle::unpack(Batch& b) const {
   std::memcpy(b.ids.data(), p + 8, 8 * n);
   std::memcpy(b.labels.data(), p + 8 + 8 * n, 4 * n);
   std::memcpy(b.x.data(), p + 8 + 8 * n + 4 * (n + (n & 1)), 4 * n * per_sample_);
+  comm_.account_memory(2 * bytes_for(n));
 }
 
 void SampleShuffle::exchange(Batch& batch, Partners partners, StepStats& stats) {

@@ -69,6 +69,7 @@ class Sgp final : public Algorithm {
     stats_ = {};
     partners_ = schedule_.at(step);
     stats_.partner = partners_.send_to;
+    stats_.staleness = overlap_ && step > 0 ? 1 : 0;  // overlapped: mixes in the pushes of step t-1
     if (!started_) {  // the model may be set after construction (loaded, perturbed by a test): start from it
       std::span<const float> z = model_.params();
       std::copy(z.begin(), z.end(), xw_.begin());
@@ -106,9 +107,11 @@ class Sgp final : public Algorithm {
  private:
   void halve() {
     for (float& a : xw_) a *= 0.5f;
+    comm_.account_memory(2 * sizeof(float) * xw_.size());  // read, write
   }
   void add_received() {
     for (std::size_t i = 0; i <= n_; ++i) xw_[i] += recv_[i];
+    comm_.account_memory(3 * sizeof(float) * xw_.size());  // read both, write one
   }
   void wait_all() {
     for (Request& r : reqs_) r.wait();
@@ -146,6 +149,7 @@ class Sgp final : public Algorithm {
     {
       TimeScope t(comm_, stats_.comm_s);
       std::copy(xw_.begin(), xw_.end(), send_.begin());
+      comm_.account_memory(2 * sizeof(float) * xw_.size());
     }
     if (had) add_received();  // recv_ is free again for this step's receive
     TimeScope t(comm_, stats_.comm_s);
@@ -157,6 +161,7 @@ class Sgp final : public Algorithm {
     std::span<float> z = model_.params();
     const float w = xw_[n_];
     for (std::size_t i = 0; i < n_; ++i) z[i] = xw_[i] / w;
+    comm_.account_memory(2 * sizeof(float) * n_);
   }
 
   Communicator& comm_;

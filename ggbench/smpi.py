@@ -82,12 +82,17 @@ def scale_bucket_overrides(cli_sets, scale):
 
 
 def scaled_platform(src, scale, dst):
-    """Copy of the platform with every bandwidth divided by scale."""
+    """Copy of the platform with every bandwidth divided by scale: links, and the node's memory and
+    staging bandwidths of the cost model (gg_mem_GBps, gg_staging_GBps), since payloads shrink by scale."""
     text = open(src, encoding="utf-8").read()
     if scale != 1:
         def div(m):
             return f'{m.group(1)}="{float(m.group(2)) / scale:.6g}{m.group(3)}"'
         text = re.sub(r'\b(bw|bb_bw|loopback_bw)="([0-9.eE+-]+)([A-Za-z]*)"', div, text)
+        # the node's cost-model bandwidths (memory passes, staging) move scaled payloads too
+        def div_prop(m):
+            return f'{m.group(1)}{float(m.group(2)) / scale:.6g}"'
+        text = re.sub(r'(<prop\s+id="gg_(?:mem|staging)_GBps"\s+value=")([0-9.eE+-]+)"', div_prop, text)
     with open(dst, "w", encoding="utf-8") as f:
         f.write(text)
     return dst

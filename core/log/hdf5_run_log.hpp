@@ -36,7 +36,7 @@ struct BuildFacts {
 
 class Hdf5RunLog final : public RunSink {
  public:
-  static constexpr std::int64_t kSchemaVersion = 1;
+  static constexpr std::int64_t kSchemaVersion = 2;
 
   // Creates (truncates) `path`. Throws std::runtime_error naming the path on any HDF5 failure.
   Hdf5RunLog(const std::string& path, const RunLogInfo& info, const BuildFacts& facts = BuildFacts::collect());

@@ -1,11 +1,17 @@
 #!/usr/bin/python3
-"""SMPI smoke test (ctest smpi_p8): 8 simulated ranks on the P100 platform, 4 steps of each algorithm
-on a small proxy model (scripts/run_smpi.py), then checks every run log: finished, 8 ranks, step times
-positive and compute time equal to the proxy's injected time; and gg_comm_probe's iallreduce result.
-Exit 77 (skipped) without smpirun."""
+"""SMPI smoke test (ctest smpi_p8): 8 simulated ranks on a copy of the P100 platform whose memory
+bandwidth is low enough for the cost model's charges to be large (gg_mem_GBps 1, no progress charge),
+4 steps of every registered algorithm on a small proxy model (ggbench/run_smpi.py). Checks every run log:
+finished, 8 ranks; compute time equal to the proxy's injected time (so every charge really spent
+simulated time: compute is what is left of the step after communication calls and charged work);
+total exchange time, bytes sent and received > 0 and exposed <= total (every algorithm communicates at
+p = 8); the memory charge equal to mem_bytes / bandwidth within 5%. Then compute noise: jitter with
+width 0 reproduces the run without noise bit for bit, lognormal jitter changes compute times with
+mean 1. And gg_comm_probe's iallreduce result. Exit 77 (skipped) without smpirun."""
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,15 +25,46 @@ def fail(msg):
     sys.exit(1)
 
 
+def check_noise(a, study, study_path, want):
+    """gossipgrad three times: no sim block, jitter of width 0 (bit for bit the same), lognormal 0.2."""
+    from ggbench import run_smpi, runlog  # noqa: E402
+    study = dict(study, name="smpi_noise", sweep={"algorithm": [{"name": "gossipgrad"}], "ranks": [8]})
+    logs = {}
+    for tag, sets in (("plain", []), ("width0", ["sim.jitter=lognormal", "sim.jitter_width=0"]),
+                      ("lognormal", ["sim.jitter=lognormal", "sim.jitter_width=0.2", "sim.slow_workers=1",
+                                     "sim.slow_factor=2"])):
+        results = os.path.join(a.results, "noise_" + tag)
+        json.dump(study, open(study_path, "w"))
+        args = [study_path, "--build-dir", a.build_dir, "--results", results, "--timeout", "40"]
+        for kv in sets:
+            args += ["--set", kv]
+        if run_smpi.main(args) != 0:
+            fail(f"noise run {tag} failed")
+        logs[tag] = runlog.load_all([os.path.join(results, "smpi_noise")])[0]
+    for key in ("loss", "compute_s", "total_s", "exposed_s", "bytes_sent"):
+        if not (logs["plain"].steps[key] == logs["width0"].steps[key]).all():
+            fail(f"jitter width 0: /steps/{key} differs from the run without noise")
+    c = logs["lognormal"].steps["compute_s"][1:]
+    if c.std() == 0 or not (want < float(c.max()) and float(c.min()) < want):
+        fail(f"lognormal jitter: compute times {c.min():.4f}..{c.max():.4f} s do not vary around {want}")
+    slow = [k for k in range(c.shape[1]) if c[:, k].mean() > 1.5 * want]
+    if len(slow) != 1:
+        fail(f"one slow worker at factor 2 expected, got workers {slow} (means {c.mean(axis=0)})")
+    print(f"ok  compute noise: width 0 is bit-identical; lognormal 0.2 gives {1e3 * c.min():.1f}..{1e3 * c.max():.1f} "
+          f"ms, slow worker {slow[0]}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build-dir", default="build/smpi")
     ap.add_argument("--results", default="/tmp/gg_smpi_smoke")
+    ap.add_argument("--describe-build", default="build/release", help="native build whose gg_train --describe "
+                    "lists the algorithms to run")
     a = ap.parse_args()
     if shutil.which("smpirun") is None:
         print("SKIPPED: smpirun not found (apt-get install libsimgrid-dev)")
         return 77
-    from ggbench import run_smpi, runlog, smpi  # noqa: E402
+    from ggbench import registry, run_smpi, runlog, smpi  # noqa: E402
     # A 3-layer proxy profile: 10 ms forward + 20 ms backward at batch 8, 1M parameters in all.
     prof = {"name": "smoke", "batch": 8, "classes": 10, "layers": [
         {"name": "a", "params": 200000, "forward_s": 0.002, "backward_s": 0.004},
@@ -36,23 +73,49 @@ def main():
     os.makedirs(a.results, exist_ok=True)
     prof_path = os.path.join(a.results, "smoke_profile.json")
     json.dump(prof, open(prof_path, "w"))
-    study = {"name": "smpi_smoke", "smpi": {"platform": "p100_edr_fattree", "profile": prof_path, "payload_scale": 4},
+    mem_gbps, scale = 1.0, 4
+    platform = os.path.join(a.results, "p100_slow_memory.xml")
+    text = open(os.path.join(REPO, "experiments/platforms/p100_edr_fattree.xml")).read()
+    text = re.sub(r'(id="gg_mem_GBps" value=")[^"]*"', rf'\g<1>{mem_gbps}"', text)
+    text = re.sub(r'\s*<prop id="gg_progress_us"[^>]*/>', "", text)
+    open(platform, "w").write(text)
+    names = registry.from_binary(registry.binary_in(a.describe_build)).names  # every registered algorithm
+    study = {"name": "smpi_smoke", "smpi": {"platform": platform, "profile": prof_path, "payload_scale": scale},
              "base": os.path.join(REPO, "experiments/configs/quick.json"),
              "set": {"train.max_steps": 4, "train.batch": 8, "train.bucket_kb": 1024, "train.evals_per_epoch": 0},
-             "sweep": {"algorithm": [{"name": n} for n in ("allreduce", "ps", "gossip", "gossipgrad")], "ranks": [8]}}
+             "sweep": {"algorithm": [{"name": n} for n in names], "ranks": [8]}}
     study_path = os.path.join(a.results, "smpi_smoke.json")
     json.dump(study, open(study_path, "w"))
     rc = run_smpi.main([study_path, "--build-dir", a.build_dir, "--results", a.results, "--timeout", "40"])
     if rc != 0:
         fail(f"run_smpi.py exited with {rc}")
-    for run in runlog.load_all([os.path.join(a.results, "smpi_smoke")]):
+    runs = runlog.load_all([os.path.join(a.results, "smpi_smoke")])
+    if sorted({r.algorithm for r in runs}) != sorted(names):
+        fail(f"expected runs of {names}, got {sorted(r.algorithm for r in runs)}")
+    want = 0.030  # the profile's forward + backward at batch 8
+    for run in runs:
         if not run.finished or run.ranks != 8:
             fail(f"{run.name}: finished={run.finished} ranks={run.ranks}")
-        c = run.steps["compute_s"][1:]
-        want = 0.030  # the profile's forward + backward at batch 8
-        if abs(float(c.mean()) - want) > 0.002:
-            fail(f"{run.name}: compute {c.mean():.4f} s per step, the proxy injects {want} s")
-        print(f"ok  {run.name}: compute {1e3 * c.mean():.2f} ms, comm {1e3 * run.steps['comm_s'][1:].mean():.3f} ms")
+        st = {k: v[1:] for k, v in run.steps.items() if k != "step" and v.ndim == 2}
+        c = st["compute_s"]
+        if abs(float(c.mean()) - want) > 0.0005:
+            fail(f"{run.name}: compute {c.mean():.5f} s per step, the proxy injects {want} s "
+                 f"(charged work {st['mem_s'].mean():.5f} s did not cost simulated time?)")
+        for key in ("total_s", "bytes_sent", "bytes_recv", "mem_bytes"):
+            if not float(st[key].sum()) > 0:
+                fail(f"{run.name}: {key} is 0 over all steps and workers: nothing measured")
+        if (st["exposed_s"] > st["total_s"] * 1.001 + 1e-6).any():
+            fail(f"{run.name}: exposed time exceeds total exchange time")
+        charged = st["mem_bytes"].astype(float).sum() / (mem_gbps * 1e9 / scale)
+        if abs(float(st["mem_s"].sum()) - charged) > 0.05 * charged:
+            fail(f"{run.name}: memory charge {st['mem_s'].sum():.6f} s, bytes / bandwidth = {charged:.6f} s")
+        cost = json.loads(run.attrs.get("cost_model", "{}"))
+        if abs(cost.get("mem_GBps", 0) - mem_gbps / scale) > 1e-9:
+            fail(f"{run.name}: cost_model attribute {cost}")
+        print(f"ok  {run.name}: compute {1e3 * c.mean():.2f} ms, total {1e3 * st['total_s'].mean():.3f} ms, "
+              f"exposed {1e3 * st['exposed_s'].mean():.3f} ms, mem {1e3 * st['mem_s'].mean():.3f} ms, "
+              f"{st['bytes_sent'].mean() / 1e3:.0f} kB sent per step")
+    check_noise(a, study, study_path, want)
     probe = os.path.join(a.build_dir, "experiments", "gg_comm_probe")
     hostfile = os.path.join(a.results, "hostfile6")
     open(hostfile, "w").write("\n".join(f"gpu{i}" for i in range(6)) + "\n")

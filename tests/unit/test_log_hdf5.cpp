@@ -154,7 +154,7 @@ TEST_F(LogHdf5, WritesAttributesStepsAndEvaluations) {
   }
   Reader r(path);
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r.attr_int("schema_version"), 1);
+  EXPECT_EQ(r.attr_int("schema_version"), Hdf5RunLog::kSchemaVersion);
   EXPECT_EQ(r.attr_int("finished"), 1);
   EXPECT_DOUBLE_EQ(r.attr_double("wall_s"), 12.5);
   EXPECT_EQ(r.attr_int("workers"), w);
