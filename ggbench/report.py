@@ -7,8 +7,15 @@ measured, or "not yet measured" and why.
 
 The claims name the algorithms and options the paper is about (gossipgrad and its rotation, shuffle and
 timing, against allreduce SGD); their defaults, the order of tables and the colours come from the
-registry (ggbench/registry.py) or the logs' own algorithm specs."""
+registry (ggbench/registry.py) or the logs' own algorithm specs.
+
+Communication is always shown as its total time (an exchange in flight, hidden or not) next to its
+exposed time (the step waited) and the bytes per step (ggbench/summary.py's wording): a claim about
+communication cost is judged on the total, a hidden exchange reads 'hidden (total X ms)', and a log
+that did not measure the total (schema 1) says so instead of showing 0 ms. Runs are keyed by platform
+as well as label (studies run on several platforms share run names), and bytes are in true units."""
 import argparse
+import json
 import math
 import os
 import sys
@@ -28,9 +35,15 @@ FIGURES = {  # study -> figure modules drawn for it
     "smpi_resnet50_weak": (scaling,),
     "smpi_resnet50_strong": (scaling,),
     "smpi_platforms_knl": (scaling,),
+    "smpi_decentralized": (breakdown,),
 }
 SMPI_WEAK = "smpi_resnet50_weak"  # proxy ResNet-50 on the simulated P100 cluster (paper/SMPI.md)
 NOT_YET = "not yet measured"
+# The O(1) vs Θ(log p) claim: what the paper says of each algorithm's communication per step, and
+# whether that means its total time grows with p.
+CLAIMED = {"gossipgrad": ("O(1)", False), "allreduce": ("Θ(log p)", True)}
+FLAT = 1.25  # t(p_hi)/t(p_lo) at most this: flat
+P_LO = 16    # the smaller p of the growth ratio (the smallest p at or above it)
 
 
 def load_studies(results, known=None):
@@ -68,57 +81,109 @@ def pct(x):
     return f"{100 * x:.2f}%"
 
 
-def mb_per_step(run):
-    b = run.steps.get("bytes_sent")
-    return float(b.mean()) / 1e6 if b is not None and b.size else float("nan")
+def simulated(runs):
+    return any(r.simulated for r in runs)
 
 
-def smpi_comm(runs):
-    """Per label of the simulated weak-scaling study: communication ms per step at the smallest p >= 16
-    and at the largest p, their ratio, and MB sent per rank per step."""
-    lines = []
-    for label in runlog.by_label(runs):
-        by_p = {r.ranks: r for r in runs if r.label == label and r.ranks >= 16}
-        if len(by_p) < 2:
-            continue
-        lo, hi = by_p[min(by_p)], by_p[max(by_p)]
-        a, b = 1e3 * scaling.per_step(lo)[1], 1e3 * scaling.per_step(hi)[1]
-        ratio = f"{b / a:.2f}" if a > 0 else ("0/0 (fully overlapped)" if b == 0 else "inf")
-        lines.append(f"{label}: p={lo.ranks} {a:.3g} ms, p={hi.ranks} {b:.3g} ms, ratio {ratio}; "
-                     f"{mb_per_step(hi):.1f} MB/step")
-    return lines
+def one_batch(runs):
+    """The runs of the per-worker batch measured at the most p (one weak-scaling series); a series with
+    one run per p (strong scaling) is kept whole."""
+    if len({r.ranks for r in runs}) == len(runs):
+        return runs
+    batch = max({r.batch for r in runs}, key=lambda b: len({r.ranks for r in runs if r.batch == b}))
+    return [r for r in runs if r.batch == batch]
+
+
+def cost_series(runs):
+    """{(platform, algorithm, label): {p: Cost}} in registry order: one series per platform and label
+    (runs of several platforms may share run names and labels), repeated runs at a p averaged."""
+    groups = {}
+    for r in sorted(runs, key=lambda r: (runlog.sort_key(r), r.platform)):
+        groups.setdefault((r.platform, r.algorithm, r.label), []).append(r)
+    out = {}
+    for key, group in groups.items():
+        by_p = {}
+        for r in one_batch(group):
+            by_p.setdefault(r.ranks, []).append(r.cost())
+        out[key] = {p: runlog.mean_cost(costs) for p, costs in sorted(by_p.items())}
+    return out
+
+
+def span(ps):
+    """(lo, hi): the smallest p >= P_LO and the largest, or the smallest and largest p when fewer than
+    two are >= P_LO; None with fewer than two p."""
+    big = [p for p in ps if p >= P_LO]
+    use = big if len(big) >= 2 else sorted(ps)
+    return (min(use), max(use)) if len(use) >= 2 else None
+
+
+def verdict(algorithm, lo, hi):
+    """Whether the paper's claim about this algorithm (CLAIMED) holds between two Costs, judged on the
+    total exchange time, in words."""
+    claim, grows = CLAIMED[algorithm]
+    if summary.missing(lo.total_s) or summary.missing(hi.total_s):
+        why = "; an exposed 0 ms at both p is no evidence of overlap" if lo.exposed_s == hi.exposed_s == 0 else ""
+        return f"{claim}: cannot be judged, total not measured (schema-1 logs){why}"
+    if lo.total_s == 0:
+        return f"{claim}: cannot be judged, nothing in flight at the smaller p"
+    g = hi.total_s / lo.total_s
+    flat = g <= FLAT
+    if flat != grows:
+        return f"{claim}: holds (total ×{g:.2f})"
+    return f"{claim}: does not hold (total {'flat' if flat else 'grows'}, ×{g:.2f})"
+
+
+def growth_line(algorithm, label, by_p, lo, hi):
+    """One series of the O(1) vs Θ(log p) claim: growth of its total and exposed time from p=lo to hi,
+    bytes, and for the algorithm's defaults (what the paper claims about) the verdict."""
+    a, b = by_p[lo], by_p[hi]
+    judged = [verdict(algorithm, a, b)] if label == algorithm else []
+    return ". ".join([f"{label}, p={lo}→{hi} (log2 p ×{math.log2(hi) / math.log2(lo):.2f}): "
+                      f"{summary.growth(a, b, 'total_s')}; {summary.growth(a, b, 'exposed_s')}; "
+                      f"{summary.mb(b.bytes_sent)} MB sent/step"] + judged)
+
+
+def comm_block(platform, series):
+    """One platform's lines of the claim: a growth_line per label of the claim's algorithms, then the
+    two algorithms side by side at the largest p."""
+    lines, at_hi = [], {}
+    for (plat, algorithm, label), by_p in series.items():
+        if plat == platform and algorithm in CLAIMED and span(by_p) is not None:
+            lo, hi = span(by_p)
+            lines.append(growth_line(algorithm, label, by_p, lo, hi))
+            if label == algorithm:
+                at_hi[algorithm] = (hi, by_p[hi])
+    if len(at_hi) == len(CLAIMED) and len({p for p, _ in at_hi.values()}) == 1:
+        p = next(iter(at_hi.values()))[0]
+        lines.append(f"at p={p}: " + " vs ".join(f"{a} {summary.comm(c)}" for a, (_, c) in at_hi.items()))
+    return [f"**{platform}**: " + lines[0]] + lines[1:] if lines else []
+
+
+def comm_lines(runs):
+    series = cost_series(runs)
+    return [line for platform in dict.fromkeys(key[0] for key in series) for line in comm_block(platform, series)]
 
 
 def claim_comm(studies):
-    """O(1) communication per step for GossipGraD vs Theta(log p) for allreduce."""
-    smpi = smpi_comm(studies.get(SMPI_WEAK, []))
-    if smpi:
-        return "<br>".join(smpi), ("simulated P100/EDR fat tree, proxy ResNet-50, weak scaling (study "
-                                   f"{SMPI_WEAK}): communication time per step (/steps/comm_s, simulated) at the "
-                                   "smallest and largest p and t(max p)/t(min p); payload scaled 1/256 with the "
-                                   "bandwidths (paper/SMPI.md), so MB are 1/256 of the real ones")
-    lines = []
-    for algo in ("gossipgrad", "allreduce"):
-        _, runs = pick(studies, ["scaling_real", "scaling_strong"], lambda r, a=algo: r.label == a and r.workers > 1)
-        if runs:  # one weak-scaling series: the per-worker batch measured at the most p
-            batch = max({r.batch for r in runs}, key=lambda b: len({r.workers for r in runs if r.batch == b}))
-            runs = [r for r in runs if r.batch == batch]
-        by_p = {}
-        for r in runs:
-            by_p.setdefault(r.workers, []).append(r)
-        if len(by_p) < 2:
-            continue
-        cells = []
-        for p in sorted(by_p):
-            mb = np.mean([mb_per_step(r) for r in by_p[p]])
-            ms = np.mean([r.mean_step_ms()[1] for r in by_p[p]])
-            cells.append(f"p={p}: {mb:.2f} MB, {ms:.1f} ms")
-        lines.append(f"{algo}: " + "; ".join(cells))
-    if not lines:
-        return NOT_YET, "needs gossipgrad and allreduce runs at two or more p (study scaling_real)"
-    return "<br>".join(lines), ("bytes sent per worker per step and communication time per step vs p "
-                                "(/steps/bytes_sent, /steps/comm_s); a ring allreduce also sends O(1) bytes "
-                                "per rank, its Θ(log p)/Θ(p) cost is in latency terms, visible in comm ms")
+    """O(1) communication per step for GossipGraD vs Θ(log p) for allreduce, from total and exposed
+    time: the simulated studies (the study of the paper's setting first); real MPI runs only where no
+    simulated study has the two, with the caveat that they measure the scheduler."""
+    order = [SMPI_WEAK] + sorted(set(studies) - {SMPI_WEAK})
+    sim = [(name, comm_lines(studies[name])) for name in order if name in studies and simulated(studies[name])]
+    sim = [(name, lines) for name, lines in sim if lines]
+    how = (f"t(p_hi)/t(p_lo) of the total exchange time (/steps/total_s: in flight, hidden or not) and of the "
+           f"exposed time (/steps/exposed_s: the step waited), means per worker and step over steps >= "
+           f"{runlog.WARMUP_STEPS}; the smallest p >= {P_LO} and the largest; judged on the total: flat = "
+           f"ratio <= {FLAT}; MB sent per worker and step in true units (payload scale undone)")
+    if sim:
+        return "<br>".join(f"study {name}: " + "<br>".join(lines) for name, lines in sim), \
+            "simulated cluster (paper/SMPI.md); " + how
+    real = [(name, comm_lines(runs)) for name, runs in studies.items() if not simulated(runs)]
+    real = [(name, lines) for name, lines in real if lines]
+    if not real:
+        return NOT_YET, "needs gossipgrad and allreduce runs at two or more p (an SMPI scaling study)"
+    return "<br>".join(f"study {name}: " + "<br>".join(lines) for name, lines in real), \
+        ("real MPI ranks on a shared 2-core machine: these times measure the scheduler, not communication; " + how)
 
 
 def diffusion_steps(partner, start):
@@ -211,46 +276,56 @@ def fmt_timing(found):
     cells = []
     for v, r in found.items():
         if r:
-            compute, comm, wait = r.mean_step_ms()
-            cells.append(f"{shown(v)}: {compute + comm:.1f} ms/step (comm {comm:.1f}, wait {wait:.1f}), top-1 {pct(r.final('top1'))}")
+            cost = r.cost()
+            cells.append(f"{shown(v)}: {1e3 * cost.step_s:.1f} ms/step, communication {summary.comm(cost)}, "
+                         f"top-1 {pct(r.final('top1'))}")
     return "; ".join(cells)
 
 
+def efficiency_cell(run, with_p=False):
+    """'label: 98.1%, total 8.67 ms, exposed 2.89 ms': efficiency with the communication behind it."""
+    cost = run.cost()
+    where = f" p={run.ranks}" if with_p else ""
+    return f"{run.label}{where}: {100 * cost.efficiency:.1f}%, {summary.comm(cost)}"
+
+
+def by_platform(runs):
+    """{platform: [runs]} in registry order within each platform."""
+    out = {}
+    for r in sorted(runs, key=lambda r: (r.platform, runlog.sort_key(r))):
+        out.setdefault(r.platform, []).append(r)
+    return out
+
+
 def claim_efficiency(studies):
-    sim = [r for r in studies.get(SMPI_WEAK, []) if r.ranks == 128]
+    study, sim = pick(studies, [SMPI_WEAK], lambda r: r.simulated and r.ranks == 128)
+    how = ("compute / step time (compute + communication calls + charged host work), with the communication "
+           "per step: total (in flight, hidden or not) and exposed (the step waited)")
     if sim:
-        cells = []
-        for r in sorted(sim, key=runlog.sort_key):
-            compute, comm, _ = scaling.per_step(r)
-            cells.append(f"{r.label}: {100 * compute / (compute + comm):.1f}%")
-        return "; ".join(cells), (f"simulated 128 P100s on EDR (study {SMPI_WEAK}, proxy ResNet-50, batch 32 per "
-                                  "GPU): compute / (compute + comm) per step")
-    _, big = pick(studies, [], lambda r: r.ranks >= 64 and not r.config.get("name", "").startswith("smpi"))
+        return "<br>".join(f"**{platform}**: " + "; ".join(efficiency_cell(r) for r in runs)
+                           for platform, runs in by_platform(sim).items()), \
+            f"simulated 128 GPUs (study {study}; paper/SMPI.md): {how}"
     _, real = pick(studies, ["scaling_real"], lambda r: r.algorithm == "gossipgrad" and r.workers > 1)
     note = ""
     if real:
         r = max(real, key=lambda r: r.ranks)
-        compute, comm, _ = r.mean_step_ms()
-        note = f"largest real run: gossipgrad p={r.ranks}, {str(r.config.get('model'))}: {100 * compute / (compute + comm):.1f}% compute"
-    if not big:
-        why = "needs the simulated 128-GPU cluster (SMPI scaling study, ResNet-50 profile)"
-        return (f"{NOT_YET} ({note})" if note else NOT_YET), why
-    cells = []
-    for r in sorted(big, key=lambda r: (r.label, r.ranks)):
-        compute, comm, _ = r.mean_step_ms()
-        cells.append(f"{r.label} p={r.ranks} ({r.config.get('model')}): {100 * compute / (compute + comm):.1f}%")
-    return "; ".join(cells), "compute / (compute + comm) per step"
+        note = (f"largest real run: {efficiency_cell(r, with_p=True)}, on a shared 2-core machine (measures the "
+                "scheduler, not communication)")
+    return (f"{NOT_YET} ({note})" if note else NOT_YET), \
+        "needs the simulated 128-GPU cluster (SMPI scaling study, ResNet-50 profile)"
 
 
 def smpi_accuracy(runs):
-    """gossipgrad vs allreduce final top-1 at each p of the SMPI real-math study."""
+    """gossipgrad vs allreduce final top-1 at each platform and p of the SMPI real-math study."""
     cells = []
-    for p in sorted({r.ranks for r in runs}):
-        at = {r.label: r for r in runs if r.ranks == p}
-        if "gossipgrad" in at and "allreduce" in at:
-            g, s = at["gossipgrad"], at["allreduce"]
-            cells.append(f"p={p}: {pct(g.final('top1'))} (averaged {pct(g.final('top1', 'averaged'))}) vs "
-                         f"{pct(s.final('top1'))}")
+    for platform, group in by_platform(runs).items():
+        for p in sorted({r.ranks for r in group}):
+            at = {r.label: r for r in group if r.ranks == p}
+            if "gossipgrad" in at and "allreduce" in at:
+                g, s = at["gossipgrad"], at["allreduce"]
+                where = f"{platform} " if runlog.several_platforms(runs) else ""
+                cells.append(f"{where}p={p}: {pct(g.final('top1'))} (averaged {pct(g.final('top1', 'averaged'))}) "
+                             f"vs {pct(s.final('top1'))}")
     return cells
 
 
@@ -258,12 +333,12 @@ def claim_accuracy(studies):
     sim = smpi_accuracy(studies.get("smpi_accuracy", []))
     study, runs = pick(studies, ["p16_accuracy", "quick"], lambda r: r.algorithm in ("allreduce", "gossipgrad"))
     sgd = [r for r in runs if r.label == "allreduce"]
-    gg = [r for r in runs if r.label == "gossipgrad" and any(s.ranks == r.ranks for s in sgd)]
+    gg = [r for r in runs if r.label == "gossipgrad" and any((s.ranks, s.platform) == (r.ranks, r.platform) for s in sgd)]
     if not gg:
         return NOT_YET, "needs allreduce and default gossipgrad runs at the same p (study p16_accuracy)"
     cells = []
     for r in gg:
-        s = next(s for s in sgd if s.ranks == r.ranks)
+        s = next(s for s in sgd if (s.ranks, s.platform) == (r.ranks, r.platform))
         cells.append(f"p={r.ranks}: gossipgrad {pct(r.final('top1'))} (averaged {pct(r.final('top1', 'averaged'))}) vs "
                      f"SGD {pct(s.final('top1'))}: {100 * (r.final('top1') - s.final('top1')):+.2f} points")
     how = f"final test top-1, study {study}, {r.eval['epoch'][-1]:.0f} epochs"
@@ -273,11 +348,32 @@ def claim_accuracy(studies):
     return "; ".join(cells), how
 
 
+def cost_model_text(attr):
+    """The cost_model attribute of a log in words."""
+    if attr is None:
+        return ("not recorded (schema-1 logs): memory-bound host work, GPU staging and progress calls were "
+                "not charged")
+    try:
+        m = json.loads(attr)
+        return (f"memory work {m['mem_GBps']:g} GB/s, GPU staging {m['staging_GBps']:g} GB/s, "
+                f"{m['progress_us']:g} µs per progress call (source: {m['source']})")
+    except (ValueError, TypeError, KeyError):
+        return f"unreadable cost_model attribute: {attr!r}"
+
+
+def cost_model_lines(runs):
+    """One line per platform and cost model of a study's runs: what the node charged."""
+    return [f"Cost model, {platform}: {cost_model_text(attr)}."
+            for platform, group in by_platform(runs).items()
+            for attr in dict.fromkeys(r.attrs.get("cost_model") for r in group)]
+
+
 def claims(studies):
     rot = claim_ablation(studies, "rotation",
                          "final top-1 and consensus distance; gossip (no rotation) in the other studies too")
     shf = claim_ablation(studies, "shuffle", "test loss minus mean training loss of the last 50 steps")
-    tim = claim_ablation(studies, "timing", "time per step split into compute and communication")
+    tim = claim_ablation(studies, "timing", "time per step (compute + communication calls + charged host work) "
+                                            "and the communication's total (in flight) and exposed (waited) time")
     fmt = lambda res, f: (f(res[0]), res[1]) if isinstance(res[0], dict) else res  # noqa: E731
     return [
         ("O(1) communication per step, vs Θ(log p) for allreduce", *claim_comm(studies)),
@@ -319,7 +415,7 @@ def main(argv=None):
     for claim, value, how in claims(studies):
         md.append(f"| {claim} | {value} | {how} |")
     for study, runs in studies.items():
-        md += ["", f"## Study `{study}`", "", "```"] + summary.table(runs) + ["```", ""]
+        md += ["", f"## Study `{study}`", ""] + cost_model_lines(runs) + ["", "```"] + summary.table(runs) + ["```", ""]
         md += [f"![{study} {os.path.basename(p)}]({p})" for p in figures.get(study, [])]
     path = os.path.join(args.out, "REPORT.md")
     with open(path, "w", encoding="utf-8") as f:

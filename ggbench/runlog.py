@@ -9,8 +9,18 @@ Where a run's algorithm is described, in order of preference:
      registry (`gg_train --describe` of the built binary, ggbench/registry.py), when one is given;
   3. otherwise none: such a run's label lists every option its block sets.
 Labels name the options that differ from the spec's defaults: 'gossipgrad (rotation=none)'. Runs sort
-in registry order (unknown names after the known ones, by name), then by label."""
+in registry order (unknown names after the known ones, by name), then by label.
+
+What a step cost (Run.cost(): a Cost of means over the steps after warm-up and over the workers):
+schema-2 logs measure compute, communication calls, exposed and total exchange time, charged host work
+(mem_s), GPU staging, bytes sent and received, messages and staleness (core/log/SCHEMA.md). Schema-1
+logs have wait_s, read as exposed_s (its old name), and none of the others: those are NaN (not
+measured), never 0. Byte counts are in true units: a simulated run's payload scale (sizes divided by
+it, ggbench/smpi.py) is undone. The scale and the simulated platform come from the SMPI runner's
+record (smpi_runs.json in the study directory, ggbench/run_smpi.py), since the log does not hold them."""
+import functools
 import json
+import math
 import os
 import sys
 from dataclasses import dataclass, field
@@ -25,12 +35,55 @@ import numpy as np  # noqa: E402
 from . import registry as registries  # noqa: E402
 from . import spec as specs  # noqa: E402
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 METRIC_GROUPS = ("rank0", "averaged", "replica_min", "replica_max")
+RENAMED = {"wait_s": "exposed_s"}  # /steps datasets of schema 1 under their schema-2 names
+# The per-worker /steps metrics a Cost holds, in its field order; a log without one did not measure it.
+COST_METRICS = ("compute_s", "comm_s", "exposed_s", "total_s", "mem_s", "staging_s",
+                "bytes_sent", "bytes_recv", "msgs_sent", "mem_bytes", "staleness")
+SCALED = ("bytes_sent", "bytes_recv", "mem_bytes")  # divided by the payload scale in a proxy run
+WARMUP_STEPS = 2  # left out of every per-step mean (allocation, asynchronous pipelines filling)
+RUNNER_RECORD = "smpi_runs.json"  # the SMPI runner's per-run record, next to the run directories
+REAL = "real"  # the platform of a run on real MPI ranks
 
 
 class RunLogError(Exception):
     """A path that is not a readable run log; main() turns it into exit code 2."""
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What one step cost a worker: means over the steps after warm-up and over the workers. Seconds,
+    except bytes and messages; bytes in true units. NaN: the log did not measure it (see the module doc)."""
+    steps: int          # steps the means cover
+    compute_s: float
+    comm_s: float       # inside posting, waiting and blocking communication calls
+    exposed_s: float    # blocked waiting: the part of the step that waited
+    total_s: float      # an exchange in flight, hidden or not
+    mem_s: float        # charged memory-bound host work and progress calls (simulated node)
+    staging_s: float    # charged GPU staging (inside comm_s)
+    bytes_sent: float
+    bytes_recv: float
+    msgs_sent: float
+    mem_bytes: float
+    staleness: float
+
+    @property
+    def step_s(self):
+        """A step's time: compute + communication calls + charged host work (not measured: none)."""
+        return self.compute_s + self.comm_s + (0.0 if math.isnan(self.mem_s) else self.mem_s)
+
+    @property
+    def efficiency(self):
+        """compute / step time (NaN without steps)."""
+        return self.compute_s / self.step_s if self.step_s > 0 else float("nan")
+
+
+def mean_cost(costs):
+    """The field-wise mean of Costs (repeated runs); NaN where any of them did not measure a field."""
+    fields = [f for f in Cost.__dataclass_fields__ if f != "steps"]
+    return Cost(steps=min(c.steps for c in costs),
+                **{f: float(np.mean([getattr(c, f) for c in costs])) for f in fields})
 
 
 @dataclass
@@ -45,6 +98,7 @@ class Run:
     spec_source: str = None   # "log", "describe" or None
     index: int = None         # the algorithm's registry position, None without a registry or for unknown names
     registry: object = field(default=None, repr=False)  # the ggbench.registry.Registry it was loaded with
+    record: dict = field(default_factory=dict)  # the SMPI runner's record of this run ({} if none)
 
     @property
     def block(self):
@@ -84,25 +138,66 @@ class Run:
     def batch(self):
         return int(self.config.get("train", {}).get("batch", 64))
 
-    def step_times(self):
-        """Mean over workers of compute, comm and wait seconds per step: three [S] arrays. The first
-        step (allocation, warm-up) is left out when there are others."""
-        if "compute_s" not in self.steps or self.steps["compute_s"].size == 0:
-            empty = np.zeros(0)
-            return empty, empty, empty
-        first = 1 if self.steps["compute_s"].shape[0] > 1 else 0
-        return tuple(self.steps[k][first:].mean(axis=1) for k in ("compute_s", "comm_s", "wait_s"))
+    @property
+    def simulated(self):
+        return str(self.attrs.get("mpi_library", "")).startswith("SMPI")
 
-    def mean_step_ms(self):
-        """Mean compute, comm and wait milliseconds per step (NaN without steps)."""
-        return tuple(1e3 * float(np.mean(t)) if t.size else float("nan") for t in self.step_times())
+    @property
+    def platform(self):
+        """The simulated platform (file stem, from the runner's record), REAL for real MPI ranks."""
+        if not self.simulated:
+            return REAL
+        recorded = self.record.get("platform")
+        return os.path.splitext(os.path.basename(recorded))[0] if recorded else "simulated (platform not recorded)"
+
+    @property
+    def proxy(self):
+        """Whether the model is made of proxy layers (sizes scaled by the payload scale under SMPI)."""
+        model = self.config.get("model")
+        return isinstance(model, dict) and any(l.get("type") == "proxy" for l in model.get("layers", []))
+
+    @property
+    def payload_scale(self):
+        """What the run divided its sizes by (ggbench/smpi.py): the runner's record; 1 for runs that are
+        not simulated proxies; None for a simulated proxy run without a record (true sizes unknown)."""
+        if "payload_scale" in self.record:
+            return float(self.record["payload_scale"])
+        return None if self.simulated and self.proxy else 1.0
+
+    def measured(self, metric):
+        """Whether the log holds this /steps metric (schema-1 logs lack most: see the module doc)."""
+        return metric in self.steps
+
+    def after_warmup(self, metric):
+        """[S', W] of a /steps metric without the first WARMUP_STEPS steps (all steps when there are
+        no more than that)."""
+        values = self.steps[metric]
+        return values[WARMUP_STEPS:] if values.shape[0] > WARMUP_STEPS else values
+
+    def step_s(self):
+        """[S'] time per step after warm-up, mean over workers: compute + calls + charged host work."""
+        if not self.measured("compute_s") or self.steps["compute_s"].size == 0:
+            return np.zeros(0)
+        parts = [k for k in ("compute_s", "comm_s", "mem_s") if self.measured(k)]
+        return sum(self.after_warmup(k).astype(float) for k in parts).mean(axis=1)
+
+    def cost(self):
+        """The Cost of a step (see Cost; every field NaN and steps 0 without step records)."""
+        if self.step_s().size == 0:
+            return Cost(0, *([float("nan")] * len(COST_METRICS)))
+        scale = self.payload_scale
+        values = {}
+        for k in COST_METRICS:
+            v = float(np.mean(self.after_warmup(k), dtype=float)) if self.measured(k) else float("nan")
+            if k in SCALED:
+                v = v * scale if scale is not None else float("nan")
+            values[k] = v
+        return Cost(steps=int(self.step_s().size), **values)
 
     def images_per_s(self):
-        """batch x workers / mean step time (compute + comm); evaluation time is excluded."""
-        compute, comm, _ = self.step_times()
-        if compute.size == 0:
-            return float("nan")
-        return self.batch * self.workers / max(1e-12, float(np.mean(compute + comm)))
+        """batch x workers / mean step time (Cost.step_s); evaluation time is excluded."""
+        step = self.step_s()
+        return self.batch * self.workers / max(1e-12, float(np.mean(step))) if step.size else float("nan")
 
     def final(self, metric="top1", group="rank0"):
         values = self.eval.get(f"{group}/{metric}")
@@ -114,27 +209,40 @@ def sort_key(run):
     return (run.index if run.index is not None else float("inf"), run.algorithm, run.label)
 
 
-def by_label(runs):
-    """{label: first run with that label}, in sort_key order: what series keyed by label need to keep
-    the order and colour of their algorithm."""
+def by_series(runs):
+    """{series: first run of it} in sort_key order, then platform: a series is a label, with the
+    platform when the runs span several (series_label)."""
+    with_platform = several_platforms(runs)
     out = {}
-    for r in sorted(runs, key=sort_key):
-        out.setdefault(r.label, r)
+    for r in sorted(runs, key=lambda r: (sort_key(r), r.platform)):
+        out.setdefault(series_label(r, with_platform), r)
     return out
 
 
+def series_label(run, with_platform):
+    """The run's label, with its platform when runs of several platforms are shown together."""
+    return f"{run.label} @ {run.platform}" if with_platform else run.label
+
+
+def several_platforms(runs):
+    return len({r.platform for r in runs}) > 1
+
+
 def legend_labels(runs, with_p=None):
-    """One legend text per run: its algorithm label, plus ', p=N' when the runs span several p
-    (or with_p is True) and ', batch=B' when one algorithm and p appear with several batch sizes."""
+    """One legend text per run: its algorithm label, plus ' @ platform' when the runs span several
+    platforms, ', p=N' when they span several p (or with_p is True) and ', batch=B' when one algorithm
+    and p appear with several batch sizes."""
     if with_p is None:
         with_p = len({r.ranks for r in runs}) > 1
+    with_platform = several_platforms(runs)
     batches = {}
     for r in runs:
-        batches.setdefault((r.label, r.ranks if with_p else 0), set()).add(r.batch)
+        batches.setdefault((series_label(r, with_platform), r.ranks if with_p else 0), set()).add(r.batch)
     out = []
     for r in runs:
-        text = r.label + (f", p={r.ranks}" if with_p else "")
-        if len(batches[(r.label, r.ranks if with_p else 0)]) > 1:
+        key = (series_label(r, with_platform), r.ranks if with_p else 0)
+        text = key[0] + (f", p={r.ranks}" if with_p else "")
+        if len(batches[key]) > 1:
             text += f", batch={r.batch}"
         out.append(text)
     return out
@@ -184,17 +292,37 @@ def load(path, registry=None):
                 ev[f"{group}/{metric}"] = f[name][:] if name in f else np.zeros(0)
         if "steps" in f:
             for key, ds in f["steps"].items():
-                st[key] = ds[:]
+                st[RENAMED.get(key, key) if version < 2 else key] = ds[:]
     config = _json_attr(attrs, "config", path, {})
     spec = _json_attr(attrs, "algorithm_spec", path, None)
     algorithm = config.get("algorithm", {}).get("name") if isinstance(config, dict) else None
     source = "log" if spec is not None else None
     if spec is None and registry is not None and registry.find(algorithm) is not None:
         spec, source = registry.find(algorithm), "describe"
-    name = os.path.basename(os.path.dirname(os.path.abspath(path))) if os.path.basename(path) == "run.h5" \
+    in_run_dir = os.path.basename(path) == "run.h5"
+    name = os.path.basename(os.path.dirname(os.path.abspath(path))) if in_run_dir \
         else os.path.splitext(os.path.basename(path))[0]
     return Run(path=path, name=name, config=config, attrs=attrs, eval=ev, steps=st, spec=spec, spec_source=source,
-               index=registry.index(algorithm) if registry is not None else None, registry=registry)
+               index=registry.index(algorithm) if registry is not None else None, registry=registry,
+               record=runner_record(path, name) if in_run_dir else {})
+
+
+def runner_record(path, name):
+    """The SMPI runner's record of run `name` (results/<study>/<name>/run.h5): its entry in
+    results/<study>/smpi_runs.json, {} when there is none."""
+    records = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(path))), RUNNER_RECORD)
+    if not os.path.isfile(records):
+        return {}
+    return _records(records, os.path.getmtime(records)).get(name, {})
+
+
+@functools.lru_cache(maxsize=None)
+def _records(path, mtime):  # noqa: ARG001  (mtime: a rewritten file is read again)
+    try:
+        with open(path, encoding="utf-8") as f:
+            return {r["run"]: r for r in json.load(f)}
+    except (OSError, ValueError, TypeError, KeyError) as e:
+        raise RunLogError(f"{path}: not a list of SMPI run records ({e})") from None
 
 
 def find_logs(paths):

@@ -33,7 +33,29 @@ EXTRA = ("#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#31a
 # Shades: HLS lightness moved this fraction of the way to LIGHTEST (positive) or DARKEST (negative).
 SHADES = (-0.4, +0.4, +0.65, -0.65, +0.2, -0.2, +0.8, -0.85)
 LIGHTEST, DARKEST = 0.9, 0.08
-PHASE_COLORS = {"compute": "#4c72b0", "comm": "#dd8452", "wait": "#c44e52"}
+# The parts of a step's time, stacked in this order (they add up to the step time, Cost.step_s), and
+# the marker that shows the total exchange time (in flight, hidden or not) beside them.
+PHASES = ("compute", "calls", "exposed", "mem")
+PHASE_COLORS = {"compute": "#4c72b0", "calls": "#dd8452", "exposed": "#c44e52", "mem": "#8172b2"}
+PHASE_LABELS = {"compute": "compute", "calls": "comm calls (not waiting)", "exposed": "exposed (step waited)",
+                "mem": "charged host work"}
+TOTAL = dict(marker="D", markersize=6, markerfacecolor="white", markeredgecolor="black", linestyle="none")
+TOTAL_LABEL = "comm total (in flight, hidden or not)"
+NO_TOTAL = "no diamond: total not measured (schema-1 log)"
+
+
+def phases(cost):
+    """{phase: ms} of a Cost in PHASES order; a part the log did not measure counts 0 (mem of schema-1
+    logs, whose step time has no such part)."""
+    def part(x):
+        return 0.0 if x != x else 1e3 * x
+    return {"compute": part(cost.compute_s), "calls": max(0.0, part(cost.comm_s) - part(cost.exposed_s)),
+            "exposed": part(cost.exposed_s), "mem": part(cost.mem_s)}
+
+
+def total_ms(cost):
+    """The total exchange time in ms, None when it was not measured (no marker then)."""
+    return None if cost.total_s != cost.total_s else 1e3 * cost.total_s
 
 
 def base_color(index, name):
@@ -116,3 +138,8 @@ def parse_args(description, argv=None):
 def note(ax, text):
     """A centred message in an axis that has nothing to show."""
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, fontsize=9, color="0.4", wrap=True)
+
+
+def note_below(ax, text):
+    """A small grey line under the figure of an axis: what the figure could not show."""
+    ax.figure.text(0.01, -0.01, text, fontsize=7, color="0.4", va="top", ha="left")

@@ -1,17 +1,27 @@
-"""Prints one line per run log: algorithm, ranks, final top-1 (worker 0 and averaged model),
-throughput and the mean compute/comm/wait time per step.
+"""Prints one line per run log: algorithm, ranks, final top-1 (worker 0 and averaged model), throughput
+and what a step cost: step and compute time, the communication's total time (an exchange in flight,
+hidden or not) next to its exposed time (the step waited), charged host work where any run has some,
+and megabytes sent and received per worker and step in true units (ggbench/runlog.py, Cost).
 
   /usr/bin/python3 scripts/summarize.py results/quick [more dirs or run.h5 files]
   /usr/bin/python3 -m ggbench.summary results/quick
 
+Also the wording every table, figure and the report use for communication cost, so that none of them
+shows exposed time alone or a 0 that was not measured: a value the log does not hold prints as n/m
+(a note under the table says why); an exposed time of 0 while an exchange was in flight prints as
+'hidden' (with the total next to it); 0 ms only where nothing was in flight.
+
 Exit code 2 if an input is not a GossipGraD-Bench run log."""
 import argparse
+import math
 import sys
 
 from . import registry, runlog
 
-COLUMNS = ["run", "algorithm", "ranks", "epochs", "top1 rank0", "top1 avg", "img/s",
-           "compute ms", "comm ms", "wait ms", "status"]
+NOT_MEASURED = "n/m"
+HEAD = ["run", "algorithm", "platform", "ranks", "epochs", "top1 rank0", "top1 avg", "img/s"]
+COST = ["step ms", "compute ms", "comm total ms", "comm exposed ms", "mem ms", "MB sent", "MB recv"]
+TAIL = ["status"]
 
 
 def pct(x):
@@ -22,24 +32,127 @@ def num(x, fmt):
     return "-" if x != x else format(x, fmt)
 
 
-def row(run):
-    compute, comm, wait = run.mean_step_ms()
-    epochs = run.eval["epoch"][-1] if len(run.eval["epoch"]) else float("nan")
-    return [run.name, run.label, str(run.ranks), num(float(epochs), ".2f"),
-            pct(run.final("top1", "rank0")), pct(run.final("top1", "averaged")),
-            num(run.images_per_s(), ".0f"), num(compute, ".2f"), num(comm, ".2f"), num(wait, ".2f"),
-            "finished" if run.finished else "INCOMPLETE"]
+def missing(x):
+    return x is None or math.isnan(x)
 
 
-def table(runs):
-    """The summary as aligned text lines, runs ordered by algorithm (registry order) then ranks."""
-    runs = sorted(runs, key=lambda r: (runlog.sort_key(r), r.ranks, r.name))
-    rows = [COLUMNS] + [row(r) for r in runs]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
-    lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+def amount(x):
+    """Three significant digits below 100, whole numbers above; n/m for NaN; exactly 0 as 0."""
+    if missing(x):
+        return NOT_MEASURED
+    if x == 0:
+        return "0"
+    return f"{x:.3g}" if abs(x) < 100 else f"{x:.0f}"
+
+
+def ms(seconds):
+    return amount(1e3 * seconds if not missing(seconds) else seconds)
+
+
+def mb(nbytes):
+    return amount(nbytes / 1e6 if not missing(nbytes) else nbytes)
+
+
+def exposed(cost):
+    """Exposed ms as a cell: 'hidden' when the step waited for nothing while an exchange was in flight."""
+    return "hidden" if cost.exposed_s == 0 and cost.total_s > 0 else ms(cost.exposed_s)
+
+
+def comm(cost):
+    """Communication per step in words, total and exposed together."""
+    total, waited = cost.total_s, cost.exposed_s
+    if missing(total):
+        return f"exposed {ms(waited)} ms, total not measured"
+    if total == 0 and waited == 0:
+        return "nothing in flight (0 ms)" if cost.bytes_sent == 0 else \
+            f"0 ms in flight although {mb(cost.bytes_sent)} MB were sent per step (the meter missed it)"
+    if waited == 0:
+        return f"hidden (total {ms(total)} ms)"
+    return f"total {ms(total)} ms, exposed {ms(waited)} ms"
+
+
+def growth(lo, hi, metric):
+    """t(hi)/t(lo) of a Cost metric ('total_s' or 'exposed_s') in words, e.g. 'total 16.9 / 15.2 ms =
+    1.11'; 'exposed hidden at both p' when it is 0 at both while exchanges were in flight."""
+    name = metric[:-2]
+    a, b = getattr(lo, metric), getattr(hi, metric)
+    if missing(a) or missing(b):
+        return f"{name} not measured"
+    text = f"{name} {ms(b)} / {ms(a)} ms"
+    if a > 0:
+        return f"{text} = {b / a:.2f}"
+    if b > 0:
+        return f"{text} (from 0)"
+    if metric == "exposed_s" and lo.total_s > 0 and hi.total_s > 0:
+        return f"{name} hidden at both p (0 ms waited)"
+    return f"{text} (0 at both)"
+
+
+def cost_cells(cost):
+    """{column of COST: text}: the cells every per-run table shares."""
+    return {"step ms": ms(cost.step_s), "compute ms": ms(cost.compute_s), "comm total ms": ms(cost.total_s),
+            "comm exposed ms": exposed(cost), "mem ms": ms(cost.mem_s), "MB sent": mb(cost.bytes_sent),
+            "MB recv": mb(cost.bytes_recv)}
+
+
+def columns(runs, costs, head=HEAD, tail=TAIL):
+    """The columns a table of these runs shows: platform only when they span several, mem ms only
+    when some run was charged host work."""
+    out = [c for c in head if c != "platform" or runlog.several_platforms(runs)]
+    charged = any(cost.mem_s > 0 for cost in costs)
+    out += [c for c in COST if c != "mem ms" or charged]
+    return out + list(tail)
+
+
+def notes(runs, costs):
+    """Lines under a table (after an empty one), if any: what n/m and 'hidden' mean for these runs."""
+    lines = []
+    old = [r.name for r in runs if not r.measured("total_s")]
+    if old:
+        which = "all runs" if len(old) == len(runs) else ", ".join(dict.fromkeys(old))
+        lines.append(f"n/m: not measured. Schema-1 logs ({which}) recorded no total exchange time, bytes "
+                     "received or charged host work; their exposed time is the old wait_s, and an exposed 0 "
+                     "there is no evidence that an exchange was hidden.")
+    unscaled = [r.name for r in runs if r.payload_scale is None]
+    if unscaled:
+        lines.append("MB n/m: simulated proxy runs without the runner's record of their payload scale "
+                     f"({runlog.RUNNER_RECORD}): {', '.join(dict.fromkeys(unscaled))}.")
+    if any(c.exposed_s == 0 and c.total_s > 0 for c in costs):
+        lines.append("hidden: an exchange was in flight for the comm total time and the step never waited for it "
+                     "(0 ms exposed).")
+    if lines:
+        lines[:0] = ["", f"Means per worker and step over steps >= {runlog.WARMUP_STEPS}; MB in true units "
+                         "(10^6 bytes, payload scale undone)."]
+    return lines
+
+
+def align(rows, left):
+    """Text lines of rows (the first is the header): the first `left` columns left-aligned, a rule
+    under the header."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
              for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return lines
+
+
+def row(run, cost):
+    epochs = run.eval["epoch"][-1] if len(run.eval["epoch"]) else float("nan")
+    return {"run": run.name, "algorithm": run.label, "platform": run.platform, "ranks": str(run.ranks),
+            "epochs": num(float(epochs), ".2f"), "top1 rank0": pct(run.final("top1", "rank0")),
+            "top1 avg": pct(run.final("top1", "averaged")), "img/s": num(run.images_per_s(), ".0f"),
+            **cost_cells(cost), "status": "finished" if run.finished else "INCOMPLETE"}
+
+
+def table(runs):
+    """The summary as aligned text lines, runs ordered by algorithm (registry order), platform, ranks;
+    notes under it where a value was not measured."""
+    runs = sorted(runs, key=lambda r: (runlog.sort_key(r), r.platform, r.ranks, r.name))
+    costs = [r.cost() for r in runs]
+    cols = columns(runs, costs)
+    rows = [cols] + [[cells[c] for c in cols] for cells in (row(r, c) for r, c in zip(runs, costs))]
+    left = 3 if "platform" in cols else 2
+    return align(rows, left) + notes(runs, costs)
 
 
 def main(argv=None):

@@ -1,4 +1,4 @@
-"""Compute efficiency = compute / (compute + communication) per step vs ranks p, for weak scaling
+"""Compute efficiency = compute / step time (compute + communication calls + charged host work) vs ranks p, for weak scaling
 (batch per worker fixed) and strong scaling (global batch fixed), one line per algorithm.
 
   /usr/bin/python3 plots/plot_efficiency.py results/scaling_real --out results/figures
@@ -16,20 +16,21 @@ from ..style import plt
 
 
 def efficiency(run):
-    compute, comm, _ = run.step_times()
-    total = float(np.sum(compute + comm))
-    return float(np.sum(compute)) / total if total > 0 else float("nan")
+    """compute / step time (Cost.efficiency: steps after warm-up, charged host work included)."""
+    return run.cost().efficiency
 
 
 def series(runs):
-    """{'weak'|'strong': {(label, batch text): [(p, efficiency)]}}"""
-    by_label = {}
+    """{'weak'|'strong': {(series, batch text): [(p, efficiency)]}}; a series is a label, with the
+    platform when the runs span several."""
+    by_series = {}
+    with_platform = runlog.several_platforms(runs)
     for run in runs:
         e = efficiency(run)
         if e == e:
-            by_label.setdefault(run.label, []).append((run, e))
+            by_series.setdefault(runlog.series_label(run, with_platform), []).append((run, e))
     out = {"weak": {}, "strong": {}}
-    for label, items in by_label.items():
+    for label, items in by_series.items():
         by_global, strong = {}, set()
         for r, e in items:
             by_global.setdefault(r.batch * r.workers, []).append((r, e))
@@ -57,7 +58,7 @@ def points(items):
 def plot(runs, out, prefix):
     style.setup()
     data = series(runs)
-    reps = runlog.by_label(runs)  # label -> a run with it: order and colour
+    reps = runlog.by_series(runs)  # series -> a run of it: order and colour
     order = {label: i for i, label in enumerate(reps)}
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
     titles = {"weak": "weak scaling (batch per worker fixed)", "strong": "strong scaling (global batch fixed)"}

@@ -1,59 +1,79 @@
-"""Scaling figures of SMPI (or real) studies: compute efficiency vs p, time-per-step breakdown vs p,
-and communication time per step vs p, on a log2 x axis; prints the numbers as a table too.
+"""Scaling figures of SMPI (or real) studies: compute efficiency vs p, communication per step vs p
+(total and exposed), and the time-per-step breakdown vs p, on a log2 x axis; prints the numbers as a
+table too, and with --ratio the growth t(P_HI)/t(P_LO) of the total and of the exposed time.
 
   /usr/bin/python3 plots/plot_scaling.py results/smpi_resnet50_weak --out results/smpi_resnet50_weak/figures
   /usr/bin/python3 plots/plot_scaling.py results/smpi_resnet50_weak --table --ratio 16 1024
   /usr/bin/python3 -m ggbench.figures.scaling results/smpi_resnet50_weak --table
 
-Per run: mean over steps (the first 2 left out: warm-up and the async pipelines filling) and over
-workers of compute_s, comm_s, wait_s. Efficiency = compute / (compute + comm). p = all ranks."""
+Per run: its Cost (ggbench/runlog.py): means over the steps after warm-up (the first
+runlog.WARMUP_STEPS left out: allocation, the async pipelines filling) and over workers. Total = time
+with an exchange in flight, hidden or not; exposed = time the step waited; calls = time inside
+communication calls; mem = charged host work. Efficiency = compute / step time. p = all ranks. Runs of
+several platforms are separate series ('label @ platform')."""
 import argparse
 import os
 import sys
 from collections import defaultdict
 
 import numpy as np
+from matplotlib.lines import Line2D
 
-from .. import registry, runlog, style
-
-SKIP = 2
-
-
-def per_step(run):
-    """(compute, comm, wait) seconds per step, means over steps >= SKIP and over workers."""
-    st = run.steps
-    if "compute_s" not in st or st["compute_s"].shape[0] == 0:
-        return (float("nan"),) * 3
-    first = SKIP if st["compute_s"].shape[0] > SKIP else 0
-    return tuple(float(np.mean(st[k][first:])) for k in ("compute_s", "comm_s", "wait_s"))
+from .. import registry, runlog, style, summary
 
 
 def collect(runs):
-    """({label: sorted [(p, compute, comm, wait)]} in legend order, {label: colour})"""
+    """({series: sorted [(p, Cost)]} in legend order, {series: colour}); a series is a label, with the
+    platform when the runs span several."""
+    with_platform = runlog.several_platforms(runs)
     series = defaultdict(list)
     for r in runs:
-        series[r.label].append((r.ranks,) + per_step(r))
-    reps = runlog.by_label(runs)
-    return {label: sorted(series[label]) for label in reps}, {label: style.color(r) for label, r in reps.items()}
+        series[runlog.series_label(r, with_platform)].append((r.ranks, r.cost()))
+    reps = runlog.by_series(runs)
+    return ({name: sorted(series[name], key=lambda x: x[0]) for name in reps},
+            {name: style.color(r) for name, r in reps.items()})
 
 
-def table(series, ratio=None):
-    lines = [f"{'algorithm':<28}{'p':>6}{'compute ms':>12}{'comm ms':>10}{'wait ms':>10}{'step ms':>10}{'eff %':>8}"]
-    for label, pts in series.items():
-        for p, c, m, w in pts:
-            lines.append(f"{label:<28}{p:>6}{c * 1e3:>12.2f}{m * 1e3:>10.4g}{w * 1e3:>10.4g}{(c + m) * 1e3:>10.2f}"
-                         f"{100 * c / (c + m) if c + m > 0 else float('nan'):>8.1f}")
+# Columns of the table: (header, text of a Cost, shown only when some Cost has it (None: always)).
+COLUMNS = (
+    ("compute ms", lambda c: summary.ms(c.compute_s), None),
+    ("calls ms", lambda c: summary.ms(c.comm_s), None),
+    ("comm total ms", lambda c: summary.ms(c.total_s), None),
+    ("comm exposed ms", summary.exposed, None),
+    ("mem ms", lambda c: summary.ms(c.mem_s), lambda c: c.mem_s > 0),
+    ("staging ms", lambda c: summary.ms(c.staging_s), lambda c: c.staging_s > 0),
+    ("step ms", lambda c: summary.ms(c.step_s), None),
+    ("eff %", lambda c: summary.num(100 * c.efficiency, ".1f"), None),
+    ("MB sent", lambda c: summary.mb(c.bytes_sent), None),
+    ("MB recv", lambda c: summary.mb(c.bytes_recv), None),
+    ("staleness", lambda c: summary.num(c.staleness, ".2g"), lambda c: c.staleness == c.staleness),
+)
+
+
+def table(series, ratio=None, runs=()):
+    """The numbers of the figures as text; with ratio=(lo, hi) the growth of total and exposed time
+    per series; `runs` adds the notes on what was not measured."""
+    costs = [c for pts in series.values() for _, c in pts]
+    cols = [col for col in COLUMNS if col[2] is None or any(col[2](c) for c in costs)]
+    rows = [["algorithm", "p"] + [h for h, _, _ in cols]]
+    rows += [[name, str(p)] + [text(c) for _, text, _ in cols] for name, pts in series.items() for p, c in pts]
+    lines = summary.align(rows, 1)
     if ratio:
-        lo, hi = ratio
-        lines.append(f"\ncommunication time per step, t(p={hi}) / t(p={lo}):")
-        for label, pts in series.items():
-            comm = {p: m for p, _, m, _ in pts}
-            if lo not in comm or hi not in comm:
-                continue
-            r = f"{comm[hi] / comm[lo]:6.2f}" if comm[lo] > 0 else ("  (0 at both: fully overlapped)"
-                                                                    if comm[hi] == 0 else "   inf")
-            lines.append(f"  {label:<28} {comm[hi] * 1e3:9.4g} ms / {comm[lo] * 1e3:9.4g} ms = {r}")
-    return "\n".join(lines)
+        lines += [""] + ratio_lines(series, *ratio)
+    return "\n".join(lines + summary.notes(list(runs), costs))
+
+
+def ratio_lines(series, lo, hi):
+    """t(p=hi) / t(p=lo) of the total and of the exposed time, per series measured at both p."""
+    lines = [f"communication per step, t(p={hi}) / t(p={lo}):"]
+    width = max((len(name) for name in series), default=0)
+    for name, pts in series.items():
+        at = dict(pts)
+        if lo in at and hi in at:
+            lines.append(f"  {name:<{width}}  {summary.growth(at[lo], at[hi], 'total_s')};  "
+                         f"{summary.growth(at[lo], at[hi], 'exposed_s')};  "
+                         f"MB sent {summary.mb(at[hi].bytes_sent)} / {summary.mb(at[lo].bytes_sent)}")
+    return lines
 
 
 MARKERS = "osD^vP*X"
@@ -68,55 +88,93 @@ def p_axis(ax, series):
     ax.set_xlabel("ranks p (one GPU each)")
 
 
-def draw(series, colors, out, prefix, title):
-    plt = style.plt
-    style.setup()
-    figs = []
-    # Series that coincide (e.g. two fully overlapped exchanges at 0 ms) stay visible: each label gets
-    # its own marker, drawn smaller the later it comes.
-    mark = {label: dict(marker=MARKERS[i % len(MARKERS)], markersize=8 - 1.2 * (i % 4))
-            for i, label in enumerate(series)}
-    # 1. efficiency vs p
-    fig, ax = plt.subplots(figsize=(5.2, 3.6))
-    for label, pts in series.items():
-        p = [x[0] for x in pts]
-        eff = [100 * c / (c + m) if c + m > 0 else np.nan for _, c, m, _ in pts]
-        ax.plot(p, eff, "-", color=colors[label], label=label, **mark[label])
+def markers(series):
+    """Series that coincide stay visible: each gets its own marker, drawn smaller the later it comes."""
+    return {name: dict(marker=MARKERS[i % len(MARKERS)], markersize=8 - 1.2 * (i % 4))
+            for i, name in enumerate(series)}
+
+
+def draw_efficiency(series, colors, title):
+    fig, ax = style.plt.subplots(figsize=(5.2, 3.6))
+    mark = markers(series)
+    for name, pts in series.items():
+        ax.plot([p for p, _ in pts], [100 * c.efficiency for _, c in pts], "-", color=colors[name], label=name,
+                **mark[name])
     p_axis(ax, series)
     ax.set_ylabel("compute efficiency (%)")
     ax.set_ylim(0, 105)
     ax.set_title(f"{title}: compute / step time")
     ax.legend()
-    figs += style.save(fig, out, prefix + "scaling_efficiency")
-    # 2. communication time per step vs p
-    fig, ax = plt.subplots(figsize=(5.2, 3.6))
-    for label, pts in series.items():
-        ax.plot([x[0] for x in pts], [1e3 * x[2] for x in pts], "-", color=colors[label], label=label,
-                clip_on=False, **mark[label])
+    return fig
+
+
+def draw_comm(series, colors, title):
+    """Total (solid) and exposed (dashed) communication time per step vs p, one colour per series."""
+    fig, ax = style.plt.subplots(figsize=(5.8, 3.9))
+    mark = markers(series)
+    untimed = []
+    for name, pts in series.items():
+        p = [x for x, _ in pts]
+        total = [1e3 * c.total_s for _, c in pts]
+        if all(t != t for t in total):
+            untimed.append(name)
+        else:
+            ax.plot(p, total, "-", color=colors[name], label=name, clip_on=False, **mark[name])
+        ax.plot(p, [1e3 * c.exposed_s for _, c in pts], "--", color=colors[name], clip_on=False,
+                label=None if name not in untimed else name, markerfacecolor="none", **mark[name])
     p_axis(ax, series)
-    ax.set_yscale("symlog", linthresh=1e-2)  # linear below 10 us, so a fully hidden exchange (0) shows
+    ax.set_yscale("symlog", linthresh=1e-2)  # linear below 10 us, so an exposed time of 0 shows
     ax.set_ylim(bottom=0)
-    ax.set_ylabel("communication time per step (ms)")
+    ax.set_ylabel("communication per step (ms)")
     ax.set_title(f"{title}: communication per step")
-    ax.legend()
-    figs += style.save(fig, out, prefix + "scaling_comm")
-    # 3. breakdown: one panel per algorithm, stacked compute / comm (not waiting) / wait
-    n = len(series)
-    fig, axes = plt.subplots(1, max(1, n), figsize=(3.2 * max(1, n), 3.4), sharey=True, squeeze=False)
-    for ax, (label, pts) in zip(axes[0], series.items()):
+    kinds = [Line2D([], [], color="0.3", ls="-", label="total (in flight, hidden or not)"),
+             Line2D([], [], color="0.3", ls="--", label="exposed (step waited)")]
+    handles, _ = ax.get_legend_handles_labels()
+    ax.legend(handles=handles + kinds, fontsize=7)
+    if untimed:
+        style.note_below(ax, "total not measured (schema-1 logs): " + "; ".join(untimed))
+    return fig
+
+
+def stack(ax, x, costs, width=0.8):
+    """Stacked step parts (style.PHASES) of each Cost at positions x, its total exchange time as a
+    diamond beside them; returns whether some total was not measured."""
+    bottom = np.zeros(len(costs))
+    for phase in style.PHASES:
+        h = np.array([style.phases(c)[phase] for c in costs])
+        ax.bar(x, h, width, bottom=bottom, color=style.PHASE_COLORS[phase], label=style.PHASE_LABELS[phase])
+        bottom += h
+    totals = [(xi, style.total_ms(c)) for xi, c in zip(x, costs) if style.total_ms(c) is not None]
+    if totals:
+        ax.plot(*zip(*totals), label=style.TOTAL_LABEL, **style.TOTAL)
+    return len(totals) < len(costs)
+
+
+def draw_breakdown(series, colors, title):
+    """One panel per series: stacked compute / calls / exposed / host work per p, total as a diamond."""
+    n = max(1, len(series))
+    fig, axes = style.plt.subplots(1, n, figsize=(3.2 * n, 3.6), sharey=True, squeeze=False)
+    untimed = False
+    for ax, (name, pts) in zip(axes[0], series.items()):
         x = np.arange(len(pts))
-        c = np.array([1e3 * v[1] for v in pts])
-        w = np.array([1e3 * v[3] for v in pts])
-        m = np.array([1e3 * v[2] for v in pts]) - w
-        ax.bar(x, c, color=style.PHASE_COLORS["compute"], label="compute")
-        ax.bar(x, m, bottom=c, color=style.PHASE_COLORS["comm"], label="comm (not waiting)")
-        ax.bar(x, w, bottom=c + m, color=style.PHASE_COLORS["wait"], label="wait")
-        ax.set_xticks(x, [str(v[0]) for v in pts], rotation=90)
+        untimed |= stack(ax, x, [c for _, c in pts])
+        ax.set_xticks(x, [str(p) for p, _ in pts], rotation=90)
         ax.set_xlabel("ranks p")
-        ax.set_title(label, color=colors[label])
+        ax.set_title(name.replace(" @ ", "\n@ "), color=colors[name], fontsize=9)
     axes[0][0].set_ylabel("time per step (ms)")
-    axes[0][0].legend()
-    figs += style.save(fig, out, prefix + "scaling_breakdown")
+    axes[0][0].legend(fontsize=7)
+    if untimed:
+        style.note_below(axes[0][0], style.NO_TOTAL)
+    fig.suptitle(f"{title}: time per step", fontsize=10)
+    return fig
+
+
+def draw(series, colors, out, prefix, title):
+    style.setup()
+    figs = []
+    for stem, make in (("scaling_efficiency", draw_efficiency), ("scaling_comm", draw_comm),
+                       ("scaling_breakdown", draw_breakdown)):
+        figs += style.save(make(series, colors, title), out, prefix + stem)
     return figs
 
 
@@ -133,14 +191,14 @@ def main(argv=None):
     ap.add_argument("--prefix", default=None)
     ap.add_argument("--title", default=None)
     ap.add_argument("--table", action="store_true", help="print the table only, draw nothing")
-    ap.add_argument("--ratio", nargs=2, type=int, metavar=("P_LO", "P_HI"), help="print comm t(P_HI)/t(P_LO)")
+    ap.add_argument("--ratio", nargs=2, type=int, metavar=("P_LO", "P_HI"), help="print t(P_HI)/t(P_LO) of the total and of the exposed time")
     registry.add_build_dir(ap)
     args = ap.parse_args(argv)
     runs = [r for r in runlog.load_or_exit(args.inputs, "plot_scaling", args.build_dir) if r.finished]
     if not runs:
         runlog.fail("plot_scaling", "no finished runs")
     series, colors = collect(runs)
-    print(table(series, args.ratio))
+    print(table(series, args.ratio, runs))
     if args.table:
         return 0
     first = os.path.normpath(args.inputs[0])
