@@ -103,7 +103,9 @@ def main(argv=None):
             args.set = scale_bucket_overrides(args.set, scale)
             transform = functools.partial(to_proxy, profile=profile, scale=scale)
         known = smpi_registry(args.smpirun, binary, platform)
-        study, runs = runner.plan(doc, args.target, known, args, SMPI_SETS, transform)
+        # every log names its platform and payload scale (sim.platform, sim.payload_scale): readers need them
+        recorded = [f"sim.platform={os.path.splitext(os.path.basename(platform))[0]}", f"sim.payload_scale={scale:g}"]
+        study, runs = runner.plan(doc, args.target, known, args, SMPI_SETS + recorded, transform)
         if args.ranks_in:
             runs = [r for r in runs if r["ranks"] in args.ranks_in]
         for run in runs:

@@ -147,7 +147,7 @@ class Run:
         """The simulated platform (file stem, from the runner's record), REAL for real MPI ranks."""
         if not self.simulated:
             return REAL
-        recorded = self.record.get("platform")
+        recorded = self.config.get("sim", {}).get("platform") or self.record.get("platform")
         return os.path.splitext(os.path.basename(recorded))[0] if recorded else "simulated (platform not recorded)"
 
     @property
@@ -158,8 +158,12 @@ class Run:
 
     @property
     def payload_scale(self):
-        """What the run divided its sizes by (ggbench/smpi.py): the runner's record; 1 for runs that are
-        not simulated proxies; None for a simulated proxy run without a record (true sizes unknown)."""
+        """What the run divided its sizes by (ggbench/smpi.py): the log's sim.payload_scale (written by
+        run_smpi since schema 2), else the runner's record; 1 for runs that are not simulated proxies;
+        None for a simulated proxy run without either (true sizes unknown)."""
+        in_log = self.config.get("sim", {}).get("payload_scale")
+        if in_log is not None:
+            return float(in_log)
         if "payload_scale" in self.record:
             return float(self.record["payload_scale"])
         return None if self.simulated and self.proxy else 1.0
