@@ -56,6 +56,8 @@ void run_rank(const RunSpec& spec, Communicator& comm, RankLog& log) {
     snapshot(log.v, sgd.momentum());
   }
   algo->finish();
+  log.x_final.assign(model->params().begin(), model->params().end());
+  log.v_final.assign(sgd.momentum().begin(), sgd.momentum().end());
   log.trained = true;
   if (spec.inspect) spec.inspect(*algo);
 }
