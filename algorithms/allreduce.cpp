@@ -13,6 +13,11 @@
 //           finish():      completes G_{T-1} and applies it with the last step's lr (through the optimizer
 //                          the algorithm was built with), so every gradient is applied exactly once.
 //         Two slots of n floats (the copies; the model's gradients change in the next backward).
+//         A delayed gradient narrows what momentum tolerates: on a quadratic of curvature h, heavy ball
+//         with momentum b is stable for lr*h < 2(1+b) undelayed but only for lr*h < 1-b one step late
+//         (characteristic z^2 - (1+b) z + b + lr*h). Measured on lenet/Fashion-MNIST, 4 ranks, batch 64,
+//         200 steps: lr 0.02 / momentum 0.9 diverges at step 93 (sync: 84.7% top-1); lr 0.005: 77.0%
+//         against 80.5% sync; momentum 0.5: 77.8% against 79.7%.
 // Every rank applies the identical averaged gradient to identical parameters in the same order, so
 // replicas stay bitwise identical in both modes. The sums over ranks follow Guarantees::Mass::Exact
 // (sync) or Mass::Stale (async) (spec.hpp).
