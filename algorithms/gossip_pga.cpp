@@ -1,12 +1,12 @@
 // gossip_pga: Gossip SGD with Periodic Global Averaging (Chen, Yuan, Zhang, Pan, Xu, Yin, "Accelerating
 // Gossip SGD with Periodic Global Averaging", ICML 2021). Gossip steps by PairExchange (pair_exchange.hpp:
 // one partner per step on the hypercube or dissemination schedule -- the latter is the one-peer
-// exponential graph --, no rotation, no sample shuffle; options topology, exchange, timing as gossip's),
+// exponential graph --, no rotation, no sample shuffle; options topology, exchange, timing, async_rule as gossip's),
 // and after every `period` = H steps (steps t with (t + 1) mod H == 0) an exact global average:
 //
 // exchange = parameters (default): a global step REPLACES the gossip of that step (the paper's
 //   x_{t+1} = (1/n) sum_i (x_i - lr u_i) at global steps, W (x - lr u) otherwise):
-//     optimizer step;  async only: complete and apply the exchange posted at step t - 1 (its correction,
+//     optimizer step;  async only: complete and apply the exchange posted at step t - 1 (by its async_rule,
 //     PairExchange::finish(), which leaves nothing in flight);  then x, v <- their means over all ranks.
 //   Momentum is averaged globally too, because the gossip steps mix it as well (the original GossipGraD
 //   code's parameter exchange); after a global step all replicas, momenta included, are identical.

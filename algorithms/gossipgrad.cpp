@@ -1,10 +1,12 @@
 // gossipgrad: GossipGraD (Daily et al., 2018). Pairwise averaging with one partner per step on a
 // hypercube or dissemination schedule, partners rotated after every full cycle, optionally with the
 // asynchronous sample shuffle. Semantics of every option: pair_exchange.hpp, schedule.hpp and
-// sample_shuffle.hpp. Defaults follow the original MaTEx code: hypercube, shift rotation, parameters
-// (with momentum), async, shuffle on. (Gradient exchange never mixes the parameters themselves, so
-// replicas drift apart: on lenet/Fashion-MNIST, 4 ranks, 300 steps, consensus distance 0.13 and -3.5
-// points top-1 against 6e-4..1e-3 and -0.5..0 points with parameter exchange.)
+// sample_shuffle.hpp. Defaults follow the original MaTEx code (hypercube, shift rotation, parameters with
+// momentum, async, shuffle on) except one: the async exchange is applied as a correction
+// w += (w'_{t-1} - w_sent)/2, an extension that keeps the sum over ranks; MaTEx's own rule, the stale
+// average w = (w_t + w'_{t-1})/2, is async_rule = "average". (Gradient exchange never mixes the
+// parameters themselves, so replicas drift apart: on lenet/Fashion-MNIST, 4 ranks, 300 steps, consensus
+// distance 0.13 and -3.5 points top-1 against 6e-4..1e-3 and -0.5..0 points with parameter exchange.)
 #include "algorithms/pair_exchange.hpp"
 
 namespace gg {

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "algorithms/algo_util.hpp"
+#include "core/util/error.hpp"
 
 namespace gg {
 
@@ -25,12 +26,21 @@ std::vector<OptionSpec> pair_exchange_option_specs() {
       {.name = "timing", .default_value = "async", .choices = {"sync", "async"},
        .doc = "async: the exchange overlaps the next step and is applied one step stale (paper); sync: waited "
               "for in the same step"},
+      {.name = "async_rule", .default_value = "correction", .choices = {"correction", "average"},
+       .doc = "exchange=parameters, timing=async: how the partner's one-step-stale w' is applied: correction "
+              "w += (w' - w_sent)/2, keeps the sum over ranks (extension); average w = (w + w')/2 (original "
+              "code, MaTEx), undoes half of each step's update"},
   };
 }
 
 void check_pair_exchange(const AlgorithmOptions& opt, int p, const std::string& path) {
+  const std::string prefix = path + (path.empty() ? "" : ".");
   const ScheduleSpec spec{topology_from(opt.get_string("topology")), Rotation::None, 0};
-  check_schedule(spec, p, path + (path.empty() ? "" : ".") + "topology");
+  check_schedule(spec, p, prefix + "topology");
+  if (opt.get_string("async_rule") != "correction" &&
+      (opt.get_string("exchange") != "parameters" || opt.get_string("timing") != "async"))
+    throw InputError("config: '" + prefix + "async_rule' \"" + opt.get_string("async_rule") +
+                     "\" only applies to exchange \"parameters\" with timing \"async\"");
 }
 
 Guarantees pair_exchange_guarantees(const AlgorithmOptions& opt, int p) {
@@ -38,6 +48,9 @@ Guarantees pair_exchange_guarantees(const AlgorithmOptions& opt, int p) {
   Guarantees g;
   g.mass = params || sync || p == 1 ? Guarantees::Mass::Exact : Guarantees::Mass::HalfStale;
   g.mixes_parameters = params;
+  // MaTEx's stale average keeps no sum while training; with lr = 0 it is the correction (a rank's own
+  // value does not move within a step), so the exact mean below holds for it too
+  if (opt.get_string("async_rule") == "average" && p > 1) g.mass = Guarantees::Mass::None;
   if (params && p > 1 && is_power_of_two(p)) g.exact_mean_after_steps = cycle_length(p) + (sync ? 0 : 1);
   return g;
 }
@@ -49,6 +62,7 @@ PairExchangeOptions pair_exchange_options(const AlgorithmOptions& opt, std::uint
   o.schedule.seed = seed;
   o.exchange = opt.get_string("exchange") == "gradients" ? Exchange::Gradients : Exchange::Parameters;
   o.timing = opt.get_string("timing") == "sync" ? Timing::Sync : Timing::Async;
+  o.async_rule = opt.get_string("async_rule") == "average" ? AsyncRule::Average : AsyncRule::Correction;
   return o;
 }
 
@@ -156,6 +170,11 @@ void PairExchange::correct_toward(Slot& s) {
   std::fill(s.posted.begin(), s.posted.end(), char(0));
 }
 
+void PairExchange::apply_stale(Slot& s) {
+  if (opt_.async_rule == AsyncRule::Average) average_into(s);
+  else correct_toward(s);
+}
+
 void PairExchange::on_bucket_ready(const Bucket& bucket) {
   if (opt_.exchange != Exchange::Gradients || comm_.size() == 1) return;
   TimeScope t(comm_, stats_.comm_s);
@@ -200,7 +219,7 @@ void PairExchange::finish_step(TrainState& st) {
       TimeScope w(comm_, stats_.wait_s);
       wait(s);
     }
-    correct_toward(s);
+    apply_stale(s);
   }
   post_all(s, 0);
   if (!async) {
@@ -216,7 +235,7 @@ void PairExchange::finish() {
   for (Slot& s : slots_) {
     if (!s.active) continue;
     wait(s);
-    if (opt_.exchange == Exchange::Parameters) correct_toward(s);  // async parameters: apply the last one
+    if (opt_.exchange == Exchange::Parameters) apply_stale(s);  // async parameters: apply the last one
     s.active = false;
     std::fill(s.posted.begin(), s.posted.end(), char(0));
   }

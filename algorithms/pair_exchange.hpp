@@ -17,12 +17,19 @@
 //   the last step is completed by finish() and dropped. Two slots (double buffers), by step parity.
 // exchange=parameters, timing=sync: finish_step(t) steps the optimizer, then exchanges parameters
 //   AND momentum and sets w <- (w + w'_t)/2, v <- (v + v'_t)/2 (the original MaTEx code).
-// exchange=parameters, timing=async: finish_step(t) steps the optimizer, then applies the exchange
-//   posted at step t-1 as a correction toward the partner:  w <- w + (w'_{t-1} - w_{t-1})/2
-//   (same for v), where w_{t-1} is what this rank sent at t-1; then it posts the current w, v.
-//   With lr = 0 this is exactly sync mixing one step late; with training, each rank keeps its own
-//   latest step and every correction pair cancels, so the sum over ranks is preserved. finish()
-//   completes and applies the last exchange, so final replicas are as mixed as in sync mode.
+// exchange=parameters, timing=async: finish_step(t) steps the optimizer (w_t, v_t below), then applies
+//   the exchange posted at step t-1 (w'_{t-1}: what the partner sent at the end of its step t-1, before
+//   its step-t update), then posts the current w, v. Option async_rule chooses how:
+//   correction (an extension; the default):  w <- w_t + (w'_{t-1} - w_sent)/2   (same for v), where
+//     w_sent is what this rank sent at t-1. With lr = 0 this is exactly sync mixing one step late;
+//     with training, each rank keeps its own latest step and every correction pair cancels, so the sum
+//     over ranks is preserved (Mass::Exact).
+//   average (the original code, MaTEx Caffe's mpi_gossip_params_gpu*.cpp: data <- (data + received)/2
+//     before the next forward, same for the solver history):  w <- (w_t + w'_{t-1})/2  (same for v).
+//     The partner's copy lacks its step-t update, so half of every step's update is undone in the sum
+//     over ranks: sum(w)_{t+1} = (sum(w)_t + sum(step(w_t)))/2; no mass law (Mass::None), but it mixes.
+//   finish() completes and applies the last exchange (by the same rule), so final replicas are as
+//   mixed as in sync mode.
 #include <array>
 #include <memory>
 #include <optional>
@@ -36,24 +43,28 @@ namespace gg {
 
 enum class Exchange { Gradients, Parameters };
 enum class Timing { Sync, Async };
+enum class AsyncRule { Correction, Average };  // exchange=parameters, timing=async only
 
 struct PairExchangeOptions {
   std::string name = "gossipgrad";  // what name() reports
   ScheduleSpec schedule;
   Exchange exchange = Exchange::Parameters;
   Timing timing = Timing::Async;
+  AsyncRule async_rule = AsyncRule::Correction;
   bool shuffle = false;
 };
 
-// The options gossip and gossipgrad share: topology, exchange, timing (specs and their reading).
+// The options gossip and gossipgrad share: topology, exchange, timing, async_rule (specs and their reading).
 std::vector<OptionSpec> pair_exchange_option_specs();
-// check for AlgorithmSpec: the topology must serve p ranks.
+// check for AlgorithmSpec: the topology must serve p ranks; async_rule "average" needs exchange
+// "parameters" and timing "async" (the only combination it describes).
 void check_pair_exchange(const AlgorithmOptions& opt, int p, const std::string& path);
 // What pairwise averaging keeps: parameter exchange mixes and preserves mass exactly (sync averaging,
 // or the async correction) and, for p a power of two, reaches the exact mean in one cycle (one step
-// later when async); gradient exchange preserves mass exactly when sync, half-stale when async.
+// later when async; MaTEx's stale average too, since with lr = 0 it equals the correction, but it keeps
+// no mass law while training); gradient exchange preserves mass exactly when sync, half-stale when async.
 Guarantees pair_exchange_guarantees(const AlgorithmOptions& opt, int p);
-// name, topology, exchange and timing from opt (rotation and shuffle are the caller's).
+// name, topology, exchange, timing and async_rule from opt (rotation and shuffle are the caller's).
 PairExchangeOptions pair_exchange_options(const AlgorithmOptions& opt, std::uint64_t seed);
 
 class PairExchange final : public Algorithm {
@@ -91,6 +102,7 @@ class PairExchange final : public Algorithm {
   void wait(Slot& s);
   void average_into(Slot& s);     // x <- (x + x')/2
   void correct_toward(Slot& s);   // x <- x + (x' - x_sent)/2
+  void apply_stale(Slot& s);      // async parameters: by opt_.async_rule
 
   PairExchangeOptions opt_;
   Communicator& comm_;

@@ -15,6 +15,15 @@ constexpr std::int64_t kPush = 1, kDone = 2;
 
 }  // namespace
 
+std::unique_ptr<Sgd> shard_optimizer(const Sgd& like, const Model& model, const Bucket& shard) {
+  std::vector<ParamRange> ranges;
+  for (const ParamRange& r : model.ranges()) {
+    const std::size_t a = std::max(r.offset, shard.offset), b = std::min(r.offset + r.count, shard.offset + shard.count);
+    if (a < b) ranges.push_back({a - shard.offset, b - a, r.decay, r.name});
+  }
+  return std::make_unique<Sgd>(like.options(), ranges, shard.count);
+}
+
 Bucket ParameterServer::shard(std::size_t n, int servers, int s) {
   const std::size_t base = n / std::size_t(servers), extra = n % std::size_t(servers), i = std::size_t(s);
   return Bucket{s, i * base + std::min(i, extra), base + (i < extra ? 1 : 0)};
@@ -47,14 +56,8 @@ ParameterServer::ParameterServer(PsOptions opt, const AlgorithmEnv& env, const s
     comm_.reserve_requests(3 * shards_.size());
     return;
   }
-  // Server: optimizer state for the shard, with the model's ranges clipped and re-based to it.
   mine_ = shard(n, opt_.servers, server_);
-  std::vector<ParamRange> ranges;
-  for (const ParamRange& r : model_.ranges()) {
-    const std::size_t a = std::max(r.offset, mine_.offset), b = std::min(r.offset + r.count, mine_.offset + mine_.count);
-    if (a < b) ranges.push_back({a - mine_.offset, b - a, r.decay, r.name});
-  }
-  sgd_ = std::make_unique<Sgd>(env.optimizer.options(), ranges, mine_.count);
+  sgd_ = shard_optimizer(env.optimizer, model_, mine_);
   params_.assign(mine_.count, 0.0f);
   inbox_.assign(mine_.count, 0.0f);
   if (!opt_.async) sum_.assign(mine_.count, 0.0f);
@@ -199,14 +202,17 @@ void ParameterServer::serve() {
 AlgorithmSpec ps_spec() {
   return {
       .name = "ps",
-      .summary = "parameter server: workers push gradients to sharded servers and pull parameters",
+      .summary = "parameter server: workers push gradients to sharded servers (dedicated ranks, or colocated on "
+                 "the workers) and pull parameters",
       .provenance = "baseline",
       .reference = "the parameter-server baseline of Daily et al. 2018 (arXiv 1803.05880); Li et al., OSDI 2014",
       .options =
           {
-              {.name = "servers", .type = OptionType::Int, .default_value = 1, .min = 1, .max = 1 << 20,
-               .doc = "server ranks (the last ranks), each owning a contiguous shard of the parameters",
-               .sweep = {1, 2}},
+              {.name = "servers", .type = OptionType::Int, .default_value = 1, .min = 0, .max = 1 << 20,
+               .doc = "S dedicated server ranks (the last ranks), each owning a contiguous shard of the "
+                      "parameters (S = 1: the paper's baseline; S > 1 sharded, e.g. p/8, p/4); 0: colocated, "
+                      "every rank trains and serves one of p shards, as BytePS (extension; sync only)",
+               .sweep = {0, 1, 2, 4}},
               {.name = "mode", .default_value = "sync", .choices = {"sync", "async"},
                .doc = "sync: servers average all workers' pushes per step; async: apply each push on arrival"},
               {.name = "staleness", .type = OptionType::Int, .default_value = 0, .min = 0, .max = 1 << 30,
@@ -218,8 +224,12 @@ AlgorithmSpec ps_spec() {
           [](const AlgorithmOptions& o, int, const std::string& path) {
             if (o.get_string("mode") != "async" && o.get_int("staleness") > 0)
               throw InputError("config: '" + path + ".staleness' only applies to mode \"async\"");
+            if (o.get_int("servers") == 0 && o.get_string("mode") == "async")
+              throw InputError("config: '" + path + ".mode' \"async\" needs dedicated server ranks (servers >= "
+                               "1); servers 0 (colocated) runs \"sync\"");
           },
       .make = [](const AlgorithmOptions& o, const AlgorithmEnv& env) -> std::unique_ptr<Algorithm> {
+        if (o.get_int("servers") == 0) return make_colocated_ps(env);
         PsOptions opt;
         opt.servers = int(o.get_int("servers"));
         opt.async = o.get_string("mode") == "async";

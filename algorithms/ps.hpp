@@ -1,10 +1,26 @@
 #pragma once
 // ps: a parameter server on point-to-point messages (no one-sided MPI: it can deadlock under SMPI).
+// Option `servers` = S chooses the layout (the spec's servers_option, so rank_layout and the Python
+// tools count the workers from it):
+//   S >= 1, dedicated (the paper's baseline with S = 1; sharded for S > 1, e.g. S = p/8 or p/4): the
+//          first W = p - S ranks are workers, the LAST S ranks servers (class ParameterServer below).
+//   S = 0,  colocated (as BytePS places them): all p ranks train and rank r also serves shard r of p
+//          (ps_colocated.cpp; sync mode only), so W = p.
+// Server s owns a contiguous shard of the flat parameters (split as evenly as possible: shard()) and the
+// SGD momentum for it (shard_optimizer(): a gg::Sgd over the shard's ranges with the workers' optimizer
+// options), so the update formula is the same.
 //
-// Ranks: the first W = p - S ranks are workers, the LAST S ranks servers. Server s owns a contiguous
-// shard of the flat parameters (split as evenly as possible) and the SGD momentum for it (a gg::Sgd
-// over the shard's ranges, with the workers' optimizer options), so the update formula is the same.
+// Colocated, sync (make_colocated_ps): each finish_step(t) rank r posts its receives (the pushes of its
+// shard from every other rank, and every other shard from its owner straight into the model's
+// parameters), pushes each other shard of its raw gradient to its owner, then sums the p gradients of
+// shard r in the fixed order r, r+1, ..., r-1 (its own first; the same order every run), scales by 1/p,
+// steps its shard optimizer with the step's lr, sends the new shard to every other rank and waits for
+// everything. Like the dedicated sync server it equals allreduce SGD up to float summation order, every
+// shard is computed by one owner, so all replicas are bitwise identical. Per rank and step it sends
+// 2 (p-1)/p of the model (as a ring allreduce does) in 2 (p-1) messages; no overlap with backward (as
+// the dedicated server: pushes start in finish_step).
 //
+// Dedicated servers:
 // Protocol (four tags, reserved in the constructor on every rank): worker 0 sends every server its
 // initial shard once (at its first finish_step). Each finish_step(t) a worker posts a receive of the
 // fresh shard from every server, then pushes a header {step, lr} and its raw gradient shard to every
@@ -32,6 +48,13 @@ struct PsOptions {
   bool async = false;
   int staleness = 0;  // async only; 0 = unbounded
 };
+
+// The optimizer a server runs on `shard` of model's flat parameters: like's options, the model's
+// parameter ranges clipped to the shard and re-based to its start.
+std::unique_ptr<Sgd> shard_optimizer(const Sgd& like, const Model& model, const Bucket& shard);
+
+// The colocated layout (servers = 0, sync): every rank trains and serves one shard (ps_colocated.cpp).
+std::unique_ptr<Algorithm> make_colocated_ps(const AlgorithmEnv& env);
 
 class ParameterServer final : public Algorithm {
  public:

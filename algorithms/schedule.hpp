@@ -37,7 +37,8 @@ struct Partners {
 int cycle_length(int p);  // L = ceil(log2 p); 0 for p = 1
 bool is_power_of_two(int p);
 
-// Throws InputError (naming `path`, e.g. "algorithm.topology") if the topology cannot serve p ranks.
+// Throws InputError (naming `path`, e.g. "algorithm.topology") if the topology cannot serve p ranks; the
+// message suggests setting that key to dissemination.
 void check_schedule(const ScheduleSpec& spec, int p, const std::string& path);
 
 // Parses "hypercube"/"dissemination" and "none"/"shift"/"permutation" (already validated strings).

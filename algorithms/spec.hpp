@@ -69,8 +69,12 @@ struct Guarantees {
   // gradient G_t = sum_i g_i(t):
   //   Exact:     with G_t                                    (allreduce, pairwise averaging)
   //   HalfStale: with (G_t + G_{t-1}) / 2, G_0 at step 0      (gradients averaged one step stale)
-  //   None:      no such law (the model lives elsewhere, e.g. on parameter servers)
-  enum class Mass { None, Exact, HalfStale };
+  //   Stale:     with G_{t-1}; step 0 leaves the sums as they are, and finish() applies G_{T-1} with the
+  //              last step's lr                            (allreduce timing=async: one step stale)
+  //   None:      no such law (the model lives elsewhere, e.g. on parameter servers, or the mixing
+  //              itself moves the sums, as MaTEx's stale average does)
+  // Except for Stale's pending step, finish() leaves the sums as they are (the sweep checks it).
+  enum class Mass { None, Exact, HalfStale, Stale };
   Mass mass = Mass::None;
   bool identical_replicas = false;  // from identical starts, all workers hold bitwise-equal parameters
   // Parameters are mixed between workers: training from different starts shrinks the consensus distance.

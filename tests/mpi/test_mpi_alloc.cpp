@@ -95,6 +95,9 @@ TEST(SteadyState, AlgorithmsAllocateNothingPerStep) {
       {{"name", "gossipgrad"}, {"topology", any}, {"exchange", "parameters"}, {"timing", "sync"}, {"shuffle", false}},
       {{"name", "ps"}, {"mode", "sync"}},
       {{"name", "ps"}, {"mode", "async"}, {"staleness", 1}},
+      {{"name", "allreduce"}, {"timing", "async"}},
+      {{"name", "ps"}, {"servers", 0}},
+      {{"name", "gossipgrad"}, {"topology", any}, {"async_rule", "average"}},
   };
   for (const json& cfg : configs) {
     test::Rig rig(4, SgdOptions{});

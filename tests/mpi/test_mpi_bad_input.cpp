@@ -1,6 +1,6 @@
 // Bad algorithm configs give an InputError on EVERY rank, without communicating (so nothing can hang):
 // an unknown name, hypercube on a non-power-of-two number of ranks, more servers than ranks allow,
-// unknown keys. Runs at p = 3, 5 and 6 too, where hypercube itself is the error.
+// options that do not go together, unknown keys and values. Runs at p = 3, 5 and 6 too, where hypercube itself is the error.
 #include <gtest/gtest.h>
 
 #include "algorithms/schedule.hpp"
@@ -52,7 +52,7 @@ TEST(BadInput, HypercubeNeedsAPowerOfTwo) {
         EXPECT_EQ(e, "") << "p " << p;
       } else {
         EXPECT_EQ(e, "algorithm.topology: hypercube needs a power-of-two number of workers, got " +
-                         std::to_string(p) + " (use dissemination)");
+                         std::to_string(p) + " (set algorithm.topology=dissemination, which serves any p)");
       }
     }
     EXPECT_EQ(error_of(c, {{"name", "gossipgrad"}, {"topology", "dissemination"}}), "");
@@ -71,7 +71,9 @@ TEST(BadInput, MoreServersThanRanksAllow) {
   EXPECT_TRUE(contains(e, "algorithm.servers")) << e;
   EXPECT_TRUE(contains(e, "got " + std::to_string(p))) << e;
   EXPECT_EQ(error_of(c, {{"name", "ps"}, {"servers", p - 1}}), "");  // constructing does not communicate
-  EXPECT_TRUE(contains(error_of(c, {{"name", "ps"}, {"servers", 0}}), "algorithm.servers"));
+  EXPECT_EQ(error_of(c, {{"name", "ps"}, {"servers", 0}}), "");  // colocated: every rank trains and serves
+  EXPECT_TRUE(contains(error_of(c, {{"name", "ps"}, {"servers", -1}}), "algorithm.servers"));
+  EXPECT_TRUE(contains(error_of(c, {{"name", "ps"}, {"servers", 0}, {"mode", "async"}}), "algorithm.mode"));
 }
 
 TEST(BadInput, UnknownKeysAndValues) {
@@ -80,6 +82,13 @@ TEST(BadInput, UnknownKeysAndValues) {
   EXPECT_TRUE(contains(error_of(c, {{"name", "gossip"}, {"rotation", "shift"}}), "algorithm.rotation"));
   EXPECT_TRUE(contains(error_of(c, {{"name", "gossipgrad"}, {"rotation", "spin"}}), "algorithm.rotation"));
   EXPECT_TRUE(contains(error_of(c, {{"name", "ps"}, {"mode", "sync"}, {"staleness", 2}}), "algorithm.staleness"));
+  EXPECT_TRUE(contains(error_of(c, {{"name", "allreduce"}, {"timing", "stale"}}), "algorithm.timing"));
+  // MaTEx's stale average only describes asynchronous parameter exchange
+  for (const json& j : {json{{"name", "gossipgrad"}, {"topology", "dissemination"}, {"timing", "sync"},
+                              {"async_rule", "average"}},
+                        json{{"name", "gossip"}, {"topology", "dissemination"}, {"exchange", "gradients"},
+                             {"async_rule", "average"}}})
+    EXPECT_TRUE(contains(error_of(c, j), "'algorithm.async_rule' \"average\" only applies")) << j.dump();
 }
 
 }  // namespace

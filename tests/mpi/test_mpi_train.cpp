@@ -1,7 +1,9 @@
 // Training invariants under mpiexec with the tiny dense model of test_util.hpp, every step driven by
 // StepRunner (the trainer's own step protocol) on deterministic synthetic batches:
 //   allreduce: replicas bitwise identical after N steps, and equal within float tolerance to one
-//              process training on the global batch (the workers' batches side by side);
+//              process training on the global batch (the workers' batches side by side); with timing
+//              async, to that process applying each gradient one step late;
+//   ps colocated (servers 0): equals allreduce, replicas equal, 2 (p-1)/p of the model sent per step;
 //   ps sync:   equals allreduce (over the same workers, same data) within float tolerance, replicas equal,
 //              every push applied once;
 //   ps async:  every push applied exactly once (server counters), and the servers' final parameters
@@ -34,11 +36,15 @@ double max_rel_diff(std::span<const float> a, std::span<const float> b) {
 // Worker w of W trains samples [w * n, (w + 1) * n) of each draw: together one global batch of W * n.
 test::SyntheticBatches worker_batches(int w, int n) { return test::SyntheticBatches(std::int64_t(w) * n, n, kStride); }
 
-TEST(Allreduce, ReplicasIdenticalAndEqualToSingleProcess) {
+// timing sync: step t applies the global batch's gradient of step t; async (the one-step-stale control):
+// step 0 applies nothing, step t >= 1 the gradient of step t-1, finish() the last step's.
+void expect_allreduce_equals_single_process(const char* timing) {
+  SCOPED_TRACE(std::string("timing ") + timing);
+  const bool stale = std::string(timing) == "async";
   const int steps = 6;
   test::Rig rig(16, kMomentum);
   const int p = rig.comm.size(), r = rig.comm.rank(), n = std::max(1, 16 / p), G = n * p;
-  auto algo = rig.make({{"name", "allreduce"}});
+  auto algo = rig.make({{"name", "allreduce"}, {"timing", timing}});
   ASSERT_GT(rig.model->buckets().size(), 1u);
   StepRunner runner(*algo, *rig.model, *rig.sgd, 3);
   test::SyntheticBatches data = worker_batches(r, n);
@@ -59,15 +65,63 @@ TEST(Allreduce, ReplicasIdenticalAndEqualToSingleProcess) {
   test::SyntheticBatches global = worker_batches(0, G);
   Batch b;
   Tensor dlogits;
+  std::vector<float> pending;  // async: the gradient of the previous step
   for (int t = 0; t < steps; ++t) {
     global(b);
     const Tensor& logits = ref->forward(b.x, {Phase::Train, 1});
     softmax_xent(logits, b.labels, &dlogits);
     ref->backward(dlogits, {Phase::Train, 1});
-    ref_sgd.step(ref->params(), ref->grads(), 0.1);
+    if (!stale) {
+      ref_sgd.step(ref->params(), ref->grads(), 0.1);
+      continue;
+    }
+    if (!pending.empty()) ref_sgd.step(ref->params(), pending, 0.1);
+    pending.assign(ref->grads().begin(), ref->grads().end());
   }
+  if (stale) ref_sgd.step(ref->params(), pending, 0.1);
   EXPECT_LT(max_rel_diff(mine, ref->params()), 1e-4);
   EXPECT_GT(max_rel_diff(mine, test::tiny_model(G)->params()), 1e-3);  // it did train
+}
+
+TEST(Allreduce, ReplicasIdenticalAndEqualToSingleProcess) {
+  expect_allreduce_equals_single_process("sync");
+  expect_allreduce_equals_single_process("async");
+}
+
+// Colocated parameter servers (servers = 0): every rank trains and serves a shard; equals allreduce on
+// the same ranks and data within float tolerance, replicas bitwise identical.
+TEST(ParameterServer, ColocatedEqualsAllreduce) {
+  MpiCommunicator world;
+  const int p = world.size(), steps = 5, b = 2;
+  auto m_ps = test::tiny_model(b), m_ar = test::tiny_model(b);
+  Sgd s_ps(kMomentum, m_ps->ranges(), m_ps->num_params()), s_ar(kMomentum, m_ar->ranges(), m_ar->num_params());
+  json cfg{{"name", "ps"}, {"servers", 0}}, ar_cfg{{"name", "allreduce"}};
+  JsonReader reader(cfg, "algorithm"), ar_reader(ar_cfg, "algorithm");
+  auto ps = make_algorithm(reader, AlgorithmEnv{world, *m_ps, s_ps, 3});
+  auto ar = make_algorithm(ar_reader, AlgorithmEnv{world, *m_ar, s_ar, 3});
+  ASSERT_TRUE(ps->trains());
+  EXPECT_EQ(ps->num_workers(), p);
+  EXPECT_EQ(ps->worker_index(), world.rank());
+  StepRunner run_ps(*ps, *m_ps, s_ps, 3), run_ar(*ar, *m_ar, s_ar, 3);
+  test::SyntheticBatches data_ps = worker_batches(world.rank(), b), data_ar = worker_batches(world.rank(), b);
+  std::uint64_t bytes = 0;
+  for (int t = 0; t < steps; ++t) {
+    run_ps.run(t, steps, 0.1, data_ps.next());
+    bytes += ps->stats().bytes_sent;
+    run_ar.run(t, steps, 0.1, data_ar.next());
+  }
+  ps->finish();
+  ar->finish();
+  // 2 (p-1)/p of the model per step: each other shard pushed, my shard sent to every other rank
+  const std::size_t n = m_ps->num_params(), mine = ParameterServer::shard(n, p, world.rank()).count;
+  EXPECT_EQ(bytes, steps * (n - mine + std::size_t(p - 1) * mine) * sizeof(float));
+  EXPECT_LT(max_rel_diff(m_ps->params(), m_ar->params()), 1e-4);
+  EXPECT_GT(max_rel_diff(m_ps->params(), test::tiny_model(b)->params()), 1e-3);  // it did train
+  const std::vector<float> mine_x(m_ps->params().begin(), m_ps->params().end());
+  const std::vector<float> all = test::allgather(world, mine_x);
+  for (int o = 0; o < p; ++o)
+    EXPECT_TRUE(std::equal(mine_x.begin(), mine_x.end(), all.begin() + std::ptrdiff_t(o * mine_x.size())))
+        << "replica of rank " << o << " differs";
 }
 
 TEST(ParameterServer, SyncEqualsAllreduce) {

@@ -148,8 +148,9 @@ TEST(Schedule, HypercubeRejectsNonPowerOfTwo) {
     check_schedule({Topology::Hypercube, Rotation::None, 0}, 6, "algorithm.topology");
     FAIL() << "no error";
   } catch (const InputError& e) {
-    EXPECT_STREQ(e.what(),
-                 "algorithm.topology: hypercube needs a power-of-two number of workers, got 6 (use dissemination)");
+    // names the key to change, as `--set` takes it
+    EXPECT_STREQ(e.what(), "algorithm.topology: hypercube needs a power-of-two number of workers, got 6 "
+                           "(set algorithm.topology=dissemination, which serves any p)");
   }
   EXPECT_NO_THROW(check_schedule({Topology::Dissemination, Rotation::None, 0}, 6, "algorithm.topology"));
   EXPECT_NO_THROW(check_schedule({Topology::Hypercube, Rotation::None, 0}, 8, "algorithm.topology"));

@@ -122,7 +122,8 @@ class SpecAnswers(unittest.TestCase):
         self.assertIn("expected one of none, shift, permutation", spec.check_block(gg, {"rotation": "x"}, "a"))
         self.assertIn("a.shuffle: expected bool", spec.check_block(gg, {"shuffle": 1}, "a"))
         self.assertIn("a.servers: expected int", spec.check_block(ps, {"servers": True}, "a"))
-        self.assertIn("0 is outside [1, 1.04858e+06]", spec.check_block(ps, {"servers": 0}, "a"))
+        self.assertIsNone(spec.check_block(ps, {"servers": 0}, "a"))  # colocated
+        self.assertIn("-1 is outside [0, 1.04858e+06]", spec.check_block(ps, {"servers": -1}, "a"))
 
 
 def hue(hex_color):
@@ -139,12 +140,14 @@ class Colours(unittest.TestCase):
     def test_single_option_variants_all_get_distinct_colours(self):
         blocks = [{"name": n} for n in REG.names]
         blocks += [{"name": n, k: v} for n in REG.names for k, v in spec.single_variants(REG.spec(n))]
-        # ps: mode; gossip: topology, exchange, timing; gossipgrad: those, 2 rotations, shuffle; ...
+        # allreduce: timing; ps: mode; gossip: topology, exchange, timing, async_rule; gossipgrad: those,
+        # 2 rotations, shuffle; ...
         self.assertGreaterEqual(len(blocks), len(REG.names) + 10)
         colours = [style.color(run_of(b)) for b in blocks]
         self.assertEqual(len(set(colours)), len(colours), colours)
         # numbered over the whole registry: the first variant takes the first palette entry no algorithm has
-        self.assertEqual(style.color(run_of({"name": "ps", "mode": "async"})), style.PALETTE[len(REG.names)])
+        first = {"name": "allreduce", "timing": "async"}
+        self.assertEqual(style.color(run_of(first)), style.PALETTE[len(REG.names)])
 
     def test_other_variants_are_shades_of_their_algorithm(self):
         base = style.color(run_of({"name": "gossipgrad"}))

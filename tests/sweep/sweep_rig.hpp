@@ -94,6 +94,7 @@ class Recorder final : public Algorithm {
 struct RankLog {
   bool trained = false;                  // false on serving ranks
   std::vector<std::vector<float>> x, v;  // [T + 1][n] parameters and momentum before step 0 and after each step
+  std::vector<float> x_final, v_final;   // [n] after finish()
   std::vector<std::vector<float>> g;     // [T][n] raw gradients of each step
   std::vector<std::int64_t> sampled, trained_ids;
   std::vector<long> allocations;         // [T] operator new calls on this thread during each step

@@ -20,7 +20,7 @@ void run_rank(const RunSpec& spec, Communicator& comm, RankLog& log) {
   const AlgorithmSpec a = find_algorithm(spec.block.at("name").get<std::string>(), "algorithm.name");
   const AlgorithmOptions opt = algorithm_options(a, spec.block);
   rank_layout(a, opt, comm.size(), "algorithm");
-  auto algo = a.make(opt, AlgorithmEnv{comm, *model, sgd, 11});
+  auto algo = a.make(opt, AlgorithmEnv{comm, *model, sgd, kRunSeed});
   if (!algo->trains()) {
     algo->serve();
     if (spec.inspect) spec.inspect(*algo);
@@ -56,6 +56,8 @@ void run_rank(const RunSpec& spec, Communicator& comm, RankLog& log) {
     snapshot(log.v, sgd.momentum());
   }
   algo->finish();
+  log.x_final.assign(model->params().begin(), model->params().end());
+  log.v_final.assign(sgd.momentum().begin(), sgd.momentum().end());
   log.trained = true;
   if (spec.inspect) spec.inspect(*algo);
 }

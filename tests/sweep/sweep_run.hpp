@@ -1,6 +1,7 @@
 #pragma once
 // Runs one algorithm for a few training steps on p in-process ranks (threads), through the trainer's
 // own step protocol (StepRunner), and returns what every rank recorded (sweep_rig.hpp's RankLog).
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -11,6 +12,9 @@
 #include "tests/sweep/sweep_rig.hpp"
 
 namespace gg::sweep {
+
+// The run seed every rank's AlgorithmEnv gets (permutation rotation draws from it).
+inline constexpr std::uint64_t kRunSeed = 11;
 
 struct RunSpec {
   nlohmann::json block{};  // the "algorithm" config block, {"name": ..., options}

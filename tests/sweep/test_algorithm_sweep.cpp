@@ -6,9 +6,10 @@
 //   all:    finite parameters; no allocation on the per-step path after warm-up (the run's first
 //           half); every sampled batch trained exactly once over the run (with or without the
 //           shuffle's lookahead); bytes moved whenever there is anyone to talk to
-//   identical_replicas: all workers bitwise equal after every step
-//   mass Exact / HalfStale: the sums over workers of parameters and momentum follow one SGD step on
-//           the summed gradient (or its half-stale average) at every step
+//   identical_replicas: all workers bitwise equal after every step and after finish()
+//   mass Exact / HalfStale / Stale: the sums over workers of parameters and momentum follow one SGD step
+//           on the summed gradient (its half-stale average; the previous step's) at every step, and
+//           finish() leaves them alone (Stale: applies the pending step)
 //   mixes_parameters: consensus distance shrinks while training
 //   exact_mean_after_steps: with lr = 0, every worker holds the global mean after that many steps and
 //           the two steps after them
@@ -83,24 +84,45 @@ double max_abs(std::span<const float> a) {
   return m;
 }
 
-// The sums follow one SGD step on the summed (Exact) or half-stale summed gradient.
+std::vector<float> sum_of(const std::vector<const RankLog*>& w, std::vector<float> RankLog::*field) {
+  std::vector<double> s((w[0]->*field).size(), 0.0);
+  for (const RankLog* l : w)
+    for (std::size_t i = 0; i < s.size(); ++i) s[i] += (l->*field)[i];
+  return {s.begin(), s.end()};
+}
+
+// The sums follow one SGD step on the summed gradient of the law (Exact: G_t; HalfStale: (G_t + G_{t-1})/2;
+// Stale: G_{t-1}, no step at t = 0) after every step, and finish() leaves them as they are, except that
+// Stale applies its pending G_{T-1} there.
 void expect_mass_law(const RunSpec& rs, const std::vector<const RankLog*>& w, Guarantees::Mass mass) {
   auto model = tiny_model(rs.batch);
   Sgd ref(rs.sgd, model->ranges(), model->num_params());
-  for (std::size_t t = 0; t + 1 < w[0]->x.size(); ++t) {
-    std::vector<float> X = sum_over(w, &RankLog::x, t), V = sum_over(w, &RankLog::v, t);
+  // (X, V) advanced by one step on G (none: left alone), against the sums (X1, V1) it should give.
+  const auto expect = [&](std::vector<float> X, std::span<const float> V, const std::vector<float>* G,
+                          const std::vector<float>& X1, const std::vector<float>& V1, const std::string& when) {
+    std::copy(V.begin(), V.end(), ref.momentum().begin());
+    if (G) ref.step(X, *G, rs.lr);
+    const double tol = 2e-5 * double(w.size()) * (1.0 + max_abs(X1) + max_abs(V1));
+    EXPECT_LE(max_abs_diff(X, X1), tol) << "sum of parameters " << when;
+    EXPECT_LE(max_abs_diff(ref.momentum(), V1), tol) << "sum of momentum " << when;
+  };
+  const std::size_t T = w[0]->g.size();
+  for (std::size_t t = 0; t < T; ++t) {
     std::vector<float> G = sum_over(w, &RankLog::g, t);
+    const bool step = mass != Guarantees::Mass::Stale || t > 0;
+    if (mass == Guarantees::Mass::Stale && t > 0) G = sum_over(w, &RankLog::g, t - 1);
     if (mass == Guarantees::Mass::HalfStale && t > 0) {
       const std::vector<float> prev = sum_over(w, &RankLog::g, t - 1);
       for (std::size_t i = 0; i < G.size(); ++i) G[i] = 0.5f * (G[i] + prev[i]);
     }
-    std::copy(V.begin(), V.end(), ref.momentum().begin());
-    ref.step(X, G, rs.lr);
-    const std::vector<float> X1 = sum_over(w, &RankLog::x, t + 1), V1 = sum_over(w, &RankLog::v, t + 1);
-    const double tol = 2e-5 * double(w.size()) * (1.0 + max_abs(X1) + max_abs(V1));
-    ASSERT_LE(max_abs_diff(X, X1), tol) << "sum of parameters after step " << t;
-    ASSERT_LE(max_abs_diff(ref.momentum(), V1), tol) << "sum of momentum after step " << t;
+    expect(sum_over(w, &RankLog::x, t), sum_over(w, &RankLog::v, t), step ? &G : nullptr,
+           sum_over(w, &RankLog::x, t + 1), sum_over(w, &RankLog::v, t + 1), "after step " + std::to_string(t));
+    if (::testing::Test::HasFailure()) return;
   }
+  const std::vector<float> last = T > 0 ? sum_over(w, &RankLog::g, T - 1) : std::vector<float>{};
+  const bool pending = mass == Guarantees::Mass::Stale && T > 0;
+  expect(sum_over(w, &RankLog::x, T), sum_over(w, &RankLog::v, T), pending ? &last : nullptr,
+         sum_of(w, &RankLog::x_final), sum_of(w, &RankLog::v_final), "after finish()");
 }
 
 class Sweep : public ::testing::TestWithParam<Case> {};
@@ -135,6 +157,8 @@ TEST_P(Sweep, KeepsItsGuarantees) {
     for (std::size_t k = 1; k < w.size(); ++k)
       for (std::size_t t = 0; t < w[k]->x.size(); ++t)
         ASSERT_EQ(w[k]->x[t], w[0]->x[t]) << "worker " << k << " differs from worker 0 after step " << t;
+    for (std::size_t k = 1; k < w.size(); ++k)
+      ASSERT_EQ(w[k]->x_final, w[0]->x_final) << "worker " << k << " differs from worker 0 after finish()";
   }
   if (g.mass != Guarantees::Mass::None) expect_mass_law(rs, w, g.mass);
   if (g.mixes_parameters && w.size() > 1) {

@@ -1,0 +1,96 @@
+// ps with servers = 0: colocated parameter servers, synchronous. Every rank trains and serves shard r of
+// p (ParameterServer::shard); the protocol, its summation order and what it guarantees are in ps.hpp.
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include "algorithms/algo_util.hpp"
+#include "algorithms/ps.hpp"
+
+namespace gg {
+
+namespace {
+
+class ColocatedPs final : public Algorithm {
+ public:
+  explicit ColocatedPs(const AlgorithmEnv& env) : comm_(env.comm), model_(env.model) {
+    const int p = comm_.size(), r = comm_.rank();
+    for (int s = 0; s < p; ++s) shards_.push_back(ParameterServer::shard(model_.num_params(), p, s));
+    mine_ = shards_[std::size_t(r)];
+    sgd_ = shard_optimizer(env.optimizer, model_, mine_);
+    inbox_.assign(std::size_t(p) * mine_.count, 0.0f);
+    sum_.assign(mine_.count, 0.0f);
+    const int tags = comm_.reserve_tags(2);  // every rank alike
+    grad_tag_ = tags;
+    params_tag_ = tags + 1;
+    for (auto* v : {&push_in_, &push_out_, &pull_in_, &pull_out_}) v->resize(std::size_t(p));
+    comm_.reserve_requests(4 * std::size_t(p - 1));
+  }
+
+  std::string name() const override { return "ps"; }
+  int num_workers() const override { return comm_.size(); }
+  int worker_index() const override { return comm_.rank(); }
+  void begin_step(std::int64_t) override { stats_ = {}; }
+  const StepStats& stats() const override { return stats_; }
+
+  void finish_step(TrainState& st) override {
+    const int p = comm_.size(), r = comm_.rank();
+    float* w = model_.params().data();
+    const float* g = model_.grads().data();
+    const std::size_t m = mine_.count;
+    {
+      TimeScope t(comm_, stats_.comm_s);
+      for (int q = 0; q < p; ++q) {
+        if (q == r) continue;
+        const Bucket& sh = shards_[std::size_t(q)];
+        const std::size_t uq = std::size_t(q);
+        push_in_[uq] = comm_.irecv(inbox_.data() + uq * m, m * sizeof(float), q, grad_tag_);
+        pull_in_[uq] = comm_.irecv(w + sh.offset, sh.count * sizeof(float), q, params_tag_);
+        push_out_[uq] = comm_.isend(g + sh.offset, sh.count * sizeof(float), q, grad_tag_);
+        stats_.bytes_sent += sh.count * sizeof(float);
+      }
+      std::copy(g + mine_.offset, g + mine_.offset + m, sum_.begin());  // own push first
+      for (int k = 1; k < p; ++k) {  // then the others in the fixed order r+1, ..., r-1
+        const std::size_t q = std::size_t((r + k) % p);
+        {
+          TimeScope wt(comm_, stats_.wait_s);
+          push_in_[q].wait();
+        }
+        const float* in = inbox_.data() + q * m;
+        for (std::size_t i = 0; i < m; ++i) sum_[i] += in[i];
+      }
+    }
+    if (p > 1) {
+      const float inv = 1.0f / float(p);
+      for (float& x : sum_) x *= inv;
+    }
+    sgd_->step(model_.params().subspan(mine_.offset, m), sum_, st.lr);
+    TimeScope t(comm_, stats_.comm_s);
+    for (int q = 0; q < p; ++q) {
+      if (q == r) continue;
+      pull_out_[std::size_t(q)] = comm_.isend(w + mine_.offset, m * sizeof(float), q, params_tag_);
+      stats_.bytes_sent += m * sizeof(float);
+    }
+    TimeScope wt(comm_, stats_.wait_s);  // the shard must not change, nor the gradients, before they left
+    for (auto* reqs : {&pull_in_, &push_out_, &pull_out_})
+      for (Request& q : *reqs) q.wait();
+  }
+
+ private:
+  Communicator& comm_;
+  Model& model_;
+  std::vector<Bucket> shards_;  // [rank] shard served by that rank
+  Bucket mine_;
+  std::unique_ptr<Sgd> sgd_;    // momentum of my shard
+  std::vector<float> inbox_;    // [p][shard] pushes of my shard, by sender (own slot unused)
+  std::vector<float> sum_;      // [shard]
+  int grad_tag_ = 0, params_tag_ = 0;
+  std::vector<Request> push_in_, push_out_, pull_in_, pull_out_;  // [peer rank]
+  StepStats stats_;
+};
+
+}  // namespace
+
+std::unique_ptr<Algorithm> make_colocated_ps(const AlgorithmEnv& env) { return std::make_unique<ColocatedPs>(env); }
+
+}  // namespace gg
