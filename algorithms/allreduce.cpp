@@ -52,6 +52,7 @@ class AllreduceSgd final : public Algorithm {
 
   void begin_step(std::int64_t step) override {
     stats_ = {};
+    stats_.staleness = stale_ && step > 0 ? 1 : 0;  // async: step t applies the gradients of step t-1
     step_ = step;
     if (buckets_changed(model_, buckets_)) {  // regrouped after construction: complete what flies, re-plan
       for (Slot& s : slots_) wait(s);
@@ -130,6 +131,7 @@ class AllreduceSgd final : public Algorithm {
     if (stale_) {  // the model's gradients change in the next backward, before this allreduce completes
       const auto g = model_.grads().subspan(b.offset, b.count);
       std::copy(g.begin(), g.end(), s.copy.begin() + std::ptrdiff_t(b.offset));
+      comm_.account_memory(2 * sizeof(float) * b.count);
     }
     if (comm_.size() == 1) return;
     s.reqs[i] = iallreduce_.start(std::size_t(k) * buckets_.size() + i, data(s).subspan(b.offset, b.count));
@@ -152,6 +154,7 @@ class AllreduceSgd final : public Algorithm {
     if (comm_.size() > 1) {
       const float inv = 1.0f / float(comm_.size());
       for (float& x : g) x *= inv;
+      comm_.account_memory(2 * sizeof(float) * g.size());
     }
     optimizer.step(model_.params(), g, lr);
     s.active = false;

@@ -105,6 +105,8 @@ void PairExchange::begin_step(std::int64_t step) {
   step_ = step;
   partners_ = schedule_.at(step);
   stats_.partner = partners_.send_to;
+  // async: mixes in (gradients: adds) the partner's values of step t-1
+  stats_.staleness = opt_.timing == Timing::Async && step > 0 ? 1 : 0;
   if (buckets_changed(model_, buckets_)) {  // regrouped after construction: drain, then re-plan
     for (Slot& s : slots_) wait(s);
     setup();
@@ -129,6 +131,7 @@ void PairExchange::post(Slot& s, std::size_t b, int parity) {
     if (opt_.timing == Timing::Async) {  // the model's buffer changes before this send completes
       float* copy = s.send.data() + std::size_t(a) * n + off;
       std::copy(src, src + cnt, copy);
+      comm_.account_memory(2 * sizeof(float) * cnt);
       src = copy;
     }
     const std::size_t r = (b * std::size_t(arrays()) + std::size_t(a)) * 2;
@@ -153,6 +156,7 @@ void PairExchange::average_into(Slot& s) {
     std::span<float> x = array(a);
     const float* r = s.recv.data() + std::size_t(a) * n;
     for (std::size_t i = 0; i < n; ++i) x[i] = 0.5f * (x[i] + r[i]);
+    comm_.account_memory(3 * sizeof(float) * n);
   }
   s.active = false;
   std::fill(s.posted.begin(), s.posted.end(), char(0));
@@ -165,6 +169,7 @@ void PairExchange::correct_toward(Slot& s) {
     const float* r = s.recv.data() + std::size_t(a) * n;
     const float* sent = s.send.data() + std::size_t(a) * n;
     for (std::size_t i = 0; i < n; ++i) x[i] += 0.5f * (r[i] - sent[i]);
+    comm_.account_memory(4 * sizeof(float) * n);
   }
   s.active = false;
   std::fill(s.posted.begin(), s.posted.end(), char(0));

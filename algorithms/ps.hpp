@@ -66,7 +66,10 @@ class ParameterServer final : public Algorithm {
   void serve() override;
   int num_workers() const override { return workers_; }
   int worker_index() const override { return server_ < 0 ? comm_.rank() : -1; }
-  void begin_step(std::int64_t step) override { stats_ = {}; }
+  void begin_step(std::int64_t step) override {
+    stats_ = {};
+    stats_.staleness = opt_.async ? -1 : 0;  // async: other workers' updates in between, not known here
+  }
   void finish_step(TrainState& state) override;
   void finish() override;
   const StepStats& stats() const override { return stats_; }

@@ -18,6 +18,7 @@ class ColocatedPs final : public Algorithm {
     for (int s = 0; s < p; ++s) shards_.push_back(ParameterServer::shard(model_.num_params(), p, s));
     mine_ = shards_[std::size_t(r)];
     sgd_ = shard_optimizer(env.optimizer, model_, mine_);
+    sgd_->set_memory_hook([this](std::size_t bytes) { comm_.account_memory(bytes); });
     inbox_.assign(std::size_t(p) * mine_.count, 0.0f);
     sum_.assign(mine_.count, 0.0f);
     const int tags = comm_.reserve_tags(2);  // every rank alike
@@ -50,6 +51,7 @@ class ColocatedPs final : public Algorithm {
         stats_.bytes_sent += sh.count * sizeof(float);
       }
       std::copy(g + mine_.offset, g + mine_.offset + m, sum_.begin());  // own push first
+      comm_.account_memory(2 * sizeof(float) * m);
       for (int k = 1; k < p; ++k) {  // then the others in the fixed order r+1, ..., r-1
         const std::size_t q = std::size_t((r + k) % p);
         {
@@ -58,11 +60,13 @@ class ColocatedPs final : public Algorithm {
         }
         const float* in = inbox_.data() + q * m;
         for (std::size_t i = 0; i < m; ++i) sum_[i] += in[i];
+        comm_.account_memory(3 * sizeof(float) * m);
       }
     }
     if (p > 1) {
       const float inv = 1.0f / float(p);
       for (float& x : sum_) x *= inv;
+      comm_.account_memory(2 * sizeof(float) * m);
     }
     sgd_->step(model_.params().subspan(mine_.offset, m), sum_, st.lr);
     TimeScope t(comm_, stats_.comm_s);

@@ -101,7 +101,9 @@ def main():
         if abs(float(c.mean()) - want) > 0.0005:
             fail(f"{run.name}: compute {c.mean():.5f} s per step, the proxy injects {want} s "
                  f"(charged work {st['mem_s'].mean():.5f} s did not cost simulated time?)")
-        for key in ("total_s", "bytes_sent", "bytes_recv", "mem_bytes"):
+        # (mem_bytes may be 0: a dedicated parameter server's workers make no pass over the model; the
+        # servers do, and they are not in the log)
+        for key in ("total_s", "bytes_sent", "bytes_recv"):
             if not float(st[key].sum()) > 0:
                 fail(f"{run.name}: {key} is 0 over all steps and workers: nothing measured")
         if (st["exposed_s"] > st["total_s"] * 1.001 + 1e-6).any():
