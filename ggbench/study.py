@@ -240,16 +240,21 @@ def place_base(study, results):
         study.inline_base = True
 
 
-def read_target(path, ranks):
+def read_target(path, ranks=None):
     """A study document from a study file, or a plain config wrapped as a one-run study named after the
-    file (swept at `ranks`)."""
+    file. `ranks` (a list, from --ranks) are the config's rank counts (default [1]), or replace a study's
+    sweep.ranks (sweep.workers in a study that sweeps workers)."""
     doc = read_json(path)
     if isinstance(doc, dict) and ("sweep" in doc or "base" in doc):
+        if ranks:
+            sweep = doc.get("sweep", {})
+            if isinstance(sweep, dict):
+                doc["sweep"] = {**sweep, "workers" if "workers" in sweep else "ranks": list(ranks)}
         return doc
     if not isinstance(doc, dict):
         raise StudyError(f"{path}: a config must be a JSON object")
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", os.path.splitext(os.path.basename(path))[0])
-    return {"name": name, "base": os.path.abspath(path), "sweep": {"ranks": [ranks]}}
+    return {"name": name, "base": os.path.abspath(path), "sweep": {"ranks": list(ranks or [1])}}
 
 
 def check_cli_sets(sets):
