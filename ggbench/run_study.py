@@ -11,8 +11,9 @@ hostfile, srun inside an allocation, or sbatch) in ggbench/launchers/__init__.py
 stderr go to <results>/<study>/<run>/log.txt, its log to run.h5 and its outcome to status.json next to
 it; at the end a summary table of the runs (failed ones marked) and the figures of the whole study
 (<results>/<study>/figures/). --dry-run prints the exact command lines, or for sbatch the batch
-scripts. The algorithms, their options and their server ranks come from `gg_train --describe` of
---build-dir's gg_train, so even --dry-run needs it built. Exit codes: 0 all runs succeeded (or, with
+scripts; with sbatch, --timeout becomes each job's time limit (minutes, rounded up). The algorithms,
+their options and their server ranks come from `gg_train --describe` of --build-dir's gg_train, so
+even --dry-run needs it built. Exit codes: 0 all runs succeeded (or, with
 sbatch and wait false, all were submitted), 1 some run failed, 2 invalid input."""
 import argparse
 import math

@@ -17,7 +17,9 @@ runs are named <algorithm>_w<workers>. Algorithm blocks are checked against the 
 option names, types, choices, ranges). Without sweep.algorithm the base config's algorithm is used,
 and without that the trainer's default (the run is then named p<ranks>, and "workers" and
 "global_batch", which need the server count, are refused).
-Relative base paths are resolved against the study file's directory, then the repository root."""
+Relative base paths are resolved against the study file's directory, then the repository root.
+A study for scripts/run_study.py may also say where its runs run: "launcher": {"kind": "sbatch", ...}
+(ggbench/launchers/__init__.py); the runner takes that block out before the checks here."""
 import itertools
 import json
 import os

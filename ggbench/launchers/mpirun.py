@@ -1,5 +1,6 @@
 """Launcher kinds local and hostfile: the mpirun command line of one run, and the checks of a hostfile
 against the runs (enough hosts for the nodes a run asks for, enough slots unless oversubscribed)."""
+import math
 import os
 
 from ..study import StudyError
@@ -20,8 +21,8 @@ def command(launcher, ranks, program, cores, is_root):
     if launcher.kind == "hostfile":
         cmd += ["--hostfile", launcher.hostfile]
         nodes, per_node = launcher.layout(ranks)
-        if per_node:
-            cmd += ["--map-by", f"ppr:{per_node}:node"]
+        if per_node or nodes:  # spread over the first `nodes` hosts
+            cmd += ["--map-by", f"ppr:{per_node or math.ceil(ranks / nodes)}:node"]
     if launcher.transport:
         cmd += ["--mca", "btl", launcher.transport]
     if launcher.bind:
