@@ -80,7 +80,9 @@ class LocalSlurm:
     def __enter__(self):
         if os.geteuid() != 0:
             raise Unavailable("not root (slurmd must run as root)")
-        missing = [p for p in PROGRAMS if shutil.which(p) is None]
+        search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])  # daemons live in sbin
+        self.paths = {p: shutil.which(p, path=search) for p in PROGRAMS}
+        missing = [p for p, path in self.paths.items() if path is None]
         if missing:
             raise Unavailable(f"{', '.join(missing)} not found (apt-get install slurmctld slurmd slurm-client munge)")
         self.dir = tempfile.mkdtemp(prefix="gg_slurm_")
@@ -112,12 +114,12 @@ class LocalSlurm:
         with open(conf, "w", encoding="utf-8") as f:
             f.write(config(d, socket.gethostname().split(".")[0], self.cpus, *free_ports(2)))
         self.env = {**{k: v for k, v in os.environ.items() if not k.startswith("SLURM_")}, "SLURM_CONF": conf}
-        self._daemon("munged", ["munged", "-F", "--force", f"--key-file={key}", f"--socket={d}/munge.socket",
+        self._daemon("munged", [self.paths["munged"], "-F", "--force", f"--key-file={key}", f"--socket={d}/munge.socket",
                                 f"--pid-file={d}/munged.pid", f"--log-file={d}/munged.log",
                                 f"--seed-file={d}/munged.seed"])
         self._wait(lambda: os.path.exists(f"{d}/munge.socket"), "munged", "munged.log")
-        self._daemon("slurmctld", ["slurmctld", "-D", "-i", "-f", conf])
-        self._daemon("slurmd", ["slurmd", "-D", "-N", NODE, "-f", conf])
+        self._daemon("slurmctld", [self.paths["slurmctld"], "-D", "-i", "-f", conf])
+        self._daemon("slurmd", [self.paths["slurmd"], "-D", "-N", NODE, "-f", conf])
         self._wait(lambda: self.query("sinfo", "-h", "-n", NODE, "-o", "%T") == "idle", "slurmctld/slurmd",
                    "slurmd.log")
 
