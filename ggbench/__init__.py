@@ -9,9 +9,13 @@
                   scaling) and all.py drawing the first five
   summary.py      the one-line-per-run table
   study.py        study files: validation against the registry, sweep expansion into runs
-  launch.py       mpirun command prefix, one run with log file and timeout
+  launch.py       one run with log file and timeout
+  launchers/      where runs run, the study's "launcher" block: keys.py (keys, defaults, checks),
+                  mpirun.py (kinds local and hostfile), slurm.py (srun, job states), batch.py (sbatch
+                  scripts, submission, waiting)
+  run_status.py   each run's outcome (status.json): written by the runners, read by the summary
   runner.py       what both study runners share: command line, plan, run loop, summary at the end
-  run_study.py    the mpirun study runner
+  run_study.py    the study runner: mpirun, srun or sbatch
   smpi.py         SMPI pieces: settings, platforms, proxy models, smpirun command line
   run_smpi.py     the SMPI study runner
   alpha_beta.py   the simulated network's alpha-beta check

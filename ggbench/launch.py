@@ -1,22 +1,11 @@
-"""Starting one run and watching it: the mpirun command prefix, a run with its output in a log file
-and a timeout that ends the whole process group, and the last lines of a log."""
+"""Starting one run and watching it: a run with its output in a log file and a timeout that ends the
+whole process group, the last lines of a log, and the first error a log reports. What the command is (mpirun, srun) comes from
+ggbench/launchers/."""
 import os
+import re
 import shlex
 import signal
 import subprocess
-
-
-def mpirun_prefix(ranks, cores, is_root, mpirun):
-    """(command prefix, extra environment) for `ranks` processes on a machine with `cores` cores."""
-    env = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"} if ranks >= cores else {}
-    if ranks == 1:
-        return [], env
-    cmd = [mpirun, "-np", str(ranks), "--mca", "btl", "self,vader", "--bind-to", "none"]
-    if is_root:
-        cmd.append("--allow-run-as-root")
-    if ranks > cores:
-        cmd.append("--oversubscribe")
-    return cmd, env
 
 
 def command_line(cmd, env):
@@ -47,3 +36,13 @@ def run_one(cmd, env, log_path, timeout):
 def tail(path, n=4):
     with open(path, encoding="utf-8", errors="replace") as f:
         return [line.rstrip() for line in f.readlines()[-n:]]
+
+
+def first_error(path):
+    """The first 'program: error: ...' line of a log (gg_train's own error, or srun's, e.g. 'srun: error:
+    Only allocated 1 nodes asked for 2'), or None."""
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8", errors="replace") as f:
+        m = re.search(r"^[\w.-]+: error: .*$", f.read(), re.M)
+    return m.group(0).strip() if m else None

@@ -139,11 +139,12 @@ def main(argv=None):
                     "profile": profile_name, "payload_scale": scale})
         return status, rc, f" wall, {sim if sim is not None else float('nan'):.3f} s simulated"
 
-    failed, logs = runner.execute(runs, command, args.timeout, args.dry_run, "simulated ranks", prepare, check)
+    failed, logs = runner.execute(runs, command, args.timeout, args.dry_run, "simulated ranks", prepare, check,
+                                  launcher="smpirun", study=study.name)
     if args.dry_run:
         return 0
     if logs:
-        runner.report(logs, study_dir, known, False, prog)
+        runner.report(logs, study_dir, known, False, prog, runs)
     print(f"\n{len(runs) - failed}/{len(runs)} runs succeeded; logs under {study_dir}/ "
           f"(simulator wall times in {study_dir}/smpi_runs.json)")
     return 1 if failed else 0

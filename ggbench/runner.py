@@ -1,11 +1,13 @@
 """What the mpirun and SMPI study runners (ggbench/run_study.py, ggbench/run_smpi.py) share: their
 common command line, turning a study into runs (validated against the registry of the built gg_train),
-the loop that runs them one by one, and the summary at the end."""
+the loop that runs them one by one (each run's outcome in its status.json, ggbench/run_status.py), and
+the summary at the end."""
 import json
 import os
 import sys
 import time
 
+from . import run_status
 from . import study as studies
 from .launch import command_line, run_one, tail
 
@@ -15,7 +17,9 @@ def add_args(ap, build_dir):
     ap.add_argument("--build-dir", default=build_dir,
                     help="where gg_train was built; its --describe names the algorithms (default: %(default)s)")
     ap.add_argument("--results", default="results", help="results root (default: %(default)s)")
-    ap.add_argument("--ranks", type=int, default=1, help="ranks for a single config (default: %(default)s)")
+    ap.add_argument("--ranks", type=int, nargs="+", default=None, metavar="P",
+                    help="rank counts of a single config (default: 1), or replacing a study's sweep.ranks "
+                         "(its sweep.workers in a study that sweeps workers)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="extra override for every run")
     ap.add_argument("--only", action="append", default=[], metavar="SUBSTR",
                     help="run only runs whose name contains it")
@@ -24,8 +28,8 @@ def add_args(ap, build_dir):
 
 
 def check_args(args):
-    if args.ranks < 1:
-        raise studies.StudyError("--ranks: expected a positive integer")
+    if args.ranks is not None and min(args.ranks) < 1:
+        raise studies.StudyError("--ranks: expected positive integers")
     studies.check_cli_sets(args.set)
 
 
@@ -53,11 +57,12 @@ def write_base(study):
             json.dump(study.base, f, indent=2)
 
 
-def execute(runs, command, timeout, dry_run, unit="ranks", prepare=None, check=None):
+def execute(runs, command, timeout, dry_run, unit="ranks", prepare=None, check=None, launcher="local", study=""):
     """Runs each run in turn, output in <out_dir>/log.txt; with dry_run only prints the command lines.
     command(run) -> (argv, extra env); prepare(run) is called once its directory exists; check(run,
     log_path, status, rc, wall seconds) -> (status, rc, note) may overrule the exit code and add to the
-    progress line.
+    progress line. Each run's outcome goes to its status.json (`launcher` names what ran it, `study`
+    prefixes the run's name there).
     Returns (number failed, run.h5 paths written)."""
     failed, logs, start = 0, [], time.time()
     for i, run in enumerate(runs, 1):
@@ -79,26 +84,35 @@ def execute(runs, command, timeout, dry_run, unit="ranks", prepare=None, check=N
         h5 = os.path.join(run["out_dir"], "run.h5")
         if os.path.exists(h5):
             logs.append(h5)
+        run_status.write(run["out_dir"], f"{study}/{run['name']}" if study else run["name"],
+                         "ok" if rc == 0 else "failed", "" if rc == 0 else status, launcher)
         if rc != 0:
             failed += 1
-            for line in tail(log_path, 6):
-                print(f"    | {line}")
-            print(f"    full log: {log_path}")
+            show_tail(log_path)
     return failed, logs
 
 
-def report(logs, study_dir, registry, plots, prog):
-    """Summary table of this invocation's logs; with plots, the figures of every log in the study
-    directory into <study_dir>/figures/."""
+def show_tail(log_path):
+    """The last lines of a failed run's log, and where the whole log is."""
+    if os.path.isfile(log_path):
+        for line in tail(log_path, 6):
+            print(f"    | {line}")
+        print(f"    full log: {log_path}")
+
+
+def report(logs, study_dir, registry, plots, prog, runs=()):
+    """Summary table of this invocation's logs, the failed ones among `runs` marked; with plots, the
+    figures of every log in the study directory into <study_dir>/figures/."""
     try:  # the runners themselves need no h5py, numpy or matplotlib
         from . import runlog, summary
     except ImportError as e:
         print(f"{prog}: no summary ({e}); run under /usr/bin/python3", file=sys.stderr)
         return
     print()
+    statuses = [s for s in (run_status.read(r["out_dir"]) for r in runs) if s is not None]
     try:
-        print("\n".join(summary.table(runlog.load_all(logs, registry))))
-        if plots:
+        print("\n".join(summary.table(runlog.load_all(logs, registry), statuses)))
+        if plots and logs:
             from .figures import all as figures
             out = os.path.join(study_dir, "figures")
             print(f"\nfigures in {out}/:")

@@ -17,7 +17,9 @@ runs are named <algorithm>_w<workers>. Algorithm blocks are checked against the 
 option names, types, choices, ranges). Without sweep.algorithm the base config's algorithm is used,
 and without that the trainer's default (the run is then named p<ranks>, and "workers" and
 "global_batch", which need the server count, are refused).
-Relative base paths are resolved against the study file's directory, then the repository root."""
+Relative base paths are resolved against the study file's directory, then the repository root.
+A study for scripts/run_study.py may also say where its runs run: "launcher": {"kind": "sbatch", ...}
+(ggbench/launchers/__init__.py); the runner takes that block out before the checks here."""
 import itertools
 import json
 import os
@@ -240,16 +242,21 @@ def place_base(study, results):
         study.inline_base = True
 
 
-def read_target(path, ranks):
+def read_target(path, ranks=None):
     """A study document from a study file, or a plain config wrapped as a one-run study named after the
-    file (swept at `ranks`)."""
+    file. `ranks` (a list, from --ranks) are the config's rank counts (default [1]), or replace a study's
+    sweep.ranks (sweep.workers in a study that sweeps workers)."""
     doc = read_json(path)
     if isinstance(doc, dict) and ("sweep" in doc or "base" in doc):
+        if ranks:
+            sweep = doc.get("sweep", {})
+            if isinstance(sweep, dict):
+                doc["sweep"] = {**sweep, "workers" if "workers" in sweep else "ranks": list(ranks)}
         return doc
     if not isinstance(doc, dict):
         raise StudyError(f"{path}: a config must be a JSON object")
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", os.path.splitext(os.path.basename(path))[0])
-    return {"name": name, "base": os.path.abspath(path), "sweep": {"ranks": [ranks]}}
+    return {"name": name, "base": os.path.abspath(path), "sweep": {"ranks": list(ranks or [1])}}
 
 
 def check_cli_sets(sets):

@@ -1,7 +1,10 @@
 """Prints one line per run log: algorithm, ranks, final top-1 (worker 0 and averaged model), throughput
 and what a step cost: step and compute time, the communication's total time (an exchange in flight,
 hidden or not) next to its exposed time (the step waited), charged host work where any run has some,
-and megabytes sent and received per worker and step in true units (ggbench/runlog.py, Cost).
+and megabytes sent and received per worker and step in true units (ggbench/runlog.py, Cost). Runs
+whose status.json (written by the study runners, ggbench/run_status.py) says they failed are marked
+FAILED, those that left no log included, and their causes listed below the table; runs still with
+Slurm show as SUBMITTED.
 
   /usr/bin/python3 scripts/summarize.py results/quick [more dirs or run.h5 files]
   /usr/bin/python3 -m ggbench.summary results/quick
@@ -14,9 +17,10 @@ shows exposed time alone or a 0 that was not measured: a value the log does not 
 Exit code 2 if an input is not a GossipGraD-Bench run log."""
 import argparse
 import math
+import os
 import sys
 
-from . import registry, runlog
+from . import registry, run_status, runlog
 
 NOT_MEASURED = "n/m"
 HEAD = ["run", "algorithm", "platform", "ranks", "epochs", "top1 rank0", "top1 avg", "img/s"]
@@ -144,15 +148,40 @@ def row(run, cost):
             **cost_cells(cost), "status": "finished" if run.finished else "INCOMPLETE"}
 
 
-def table(runs):
+def marked(status):
+    return "FAILED" if status["state"] == "failed" else "SUBMITTED"
+
+
+def status_notes(statuses):
+    """Lines naming every run that failed or has not ended, with its cause."""
+    bad = sorted((s for s in statuses if s["state"] != "ok"), key=lambda s: s["run"])
+    return [""] + [f"{s['run']}: " + (s["cause"] if s.get("cause") else "submitted, no end recorded yet" +
+                   (f" (job {s['job']})" if s.get("job") else "")) for s in bad] if bad else []
+
+
+def table(runs, statuses=()):
     """The summary as aligned text lines, runs ordered by algorithm (registry order), platform, ranks;
-    notes under it where a value was not measured."""
+    notes under it where a value was not measured. With the runs' statuses (run_status.collect), failed
+    and unfinished runs are marked and listed below, runs that left no log included."""
     runs = sorted(runs, key=lambda r: (runlog.sort_key(r), r.platform, r.ranks, r.name))
     costs = [r.cost() for r in runs]
     cols = columns(runs, costs)
-    rows = [cols] + [[cells[c] for c in cols] for cells in (row(r, c) for r, c in zip(runs, costs))]
+    by_dir = {s["dir"]: s for s in statuses if s["state"] != "ok"}
+    rows = [cols]
+    for r, c in zip(runs, costs):
+        cells = row(r, c)
+        status = by_dir.pop(os.path.dirname(os.path.abspath(r.path)), None)
+        if status:
+            cells["status"] = marked(status)
+        rows.append([cells[k] for k in cols])
+    for s in sorted(by_dir.values(), key=lambda s: s["run"]):  # no log at all
+        rows.append([os.path.basename(s["dir"])] + ["-"] * (len(cols) - 2) + [marked(s)])
     left = 3 if "platform" in cols else 2
-    return align(rows, left) + notes(runs, costs)
+    return align(rows, left) + notes(runs, costs) + status_notes(statuses)
+
+
+def has_logs(directory):
+    return any(n.endswith(".h5") for _, _, names in os.walk(directory) for n in names)
 
 
 def main(argv=None):
@@ -160,8 +189,12 @@ def main(argv=None):
     ap.add_argument("inputs", nargs="+", help="run.h5 files or results/<study> directories")
     registry.add_build_dir(ap)
     args = ap.parse_args(argv)
-    runs = runlog.load_or_exit(args.inputs, "summarize", args.build_dir)
-    print("\n".join(table(runs)))
+    statuses = run_status.collect(args.inputs)
+    # a study directory whose runs all failed holds statuses but no log: it still gets its table
+    inputs = [p for p in args.inputs if not (os.path.isdir(p) and not has_logs(p) and
+                                             any(s["dir"].startswith(os.path.abspath(p)) for s in statuses))]
+    runs = runlog.load_or_exit(inputs, "summarize", args.build_dir) if inputs else []
+    print("\n".join(table(runs, statuses)))
     return 0
 
 
