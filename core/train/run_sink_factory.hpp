@@ -11,7 +11,8 @@
 namespace gg {
 
 // Throws InputError naming the path if the file cannot be created there (directory missing and not
-// creatable, not writable, or the path is a directory). Leaves nothing behind.
+// creatable, not writable, the path is a directory or another non-regular file, or a running gg_train
+// writes the file there). Leaves nothing behind.
 void check_output_writable(const std::string& path);
 
 // Opens the run log on rank 0 (the only caller): attributes hold the effective config (every block's
