@@ -28,11 +28,13 @@
 #include "algorithms/registry.hpp"
 #include "core/comm/mpi_communicator.hpp"
 #include "core/comm/mpi_session.hpp"
+#include "core/comm/stall_watchdog.hpp"
 #include "core/config/run_config.hpp"
 #include "core/data/datasets.hpp"
 #include "core/data/sampler.hpp"
 #include "core/model/model_builder.hpp"
 #include "core/optim/optimizer_config.hpp"
+#include "core/sim/compute_injection.hpp"
 #include "core/train/evaluator.hpp"
 #include "core/train/run_sink_factory.hpp"
 #include "core/train/trainer.hpp"
@@ -168,6 +170,7 @@ void print_header(const Run& run, Communicator& world) {
 int main(int argc, char** argv) {
   MpiSession mpi(&argc, &argv);
   MpiCommunicator world;
+  std::unique_ptr<StallWatchdog> watchdog;  // made after set-up; outlives the run's communicators
   Args args;
   Run run;
   std::string error = capture("reading the command line", [&] { args = parse_args(argc, argv); });
@@ -179,6 +182,14 @@ int main(int argc, char** argv) {
   if (any_failed(world, error)) return exit_code::kBadInput;
   error = capture("loading the data and setting up the algorithm", [&] { phase2(run, world); });
   if (any_failed(world, error)) return exit_code::kBadInput;
+
+  // Training waits are watched (not under SMPI, whose clock is simulated): every rank makes it, or none.
+  const StallLimits& stall = run.cfg.stall;
+  if (!built_for_smpi() && (stall.warn_s > 0 || stall.abort_s > 0)) {
+    watchdog = std::make_unique<StallWatchdog>(stall.warn_s, stall.abort_s);
+    world.watch(watchdog.get());
+    if (auto* workers = dynamic_cast<MpiCommunicator*>(run.workers.get())) workers->watch(watchdog.get());
+  }
 
   const bool leader = world.rank() == 0;
   if (leader && !args.quiet) print_header(run, world);
