@@ -19,7 +19,7 @@ bool is_power_of_two(int p) { return p > 0 && (p & (p - 1)) == 0; }
 void check_schedule(const ScheduleSpec& spec, int p, const std::string& path) {
   if (spec.topology == Topology::Hypercube && !is_power_of_two(p))
     throw InputError(path + ": hypercube needs a power-of-two number of workers, got " + std::to_string(p) +
-                     " (use dissemination)");
+                     " (set " + path + " to dissemination)");
 }
 
 Topology topology_from(const std::string& s) {

@@ -1,6 +1,7 @@
 #include "core/config/run_config.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "core/config/json_reader.hpp"
 #include "core/util/error.hpp"
@@ -32,6 +33,12 @@ std::string line_col(const std::string& text, std::size_t byte) {
     if (text[i] == '\n') { ++line; col = 1; } else { ++col; }
   }
   return "line " + std::to_string(line) + ", column " + std::to_string(col);
+}
+
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
 }
 
 // The first position where text nests deeper than kMaxConfigDepth (objects and arrays, outside
@@ -151,8 +158,8 @@ RunConfig parse_run_config(const json& doc) {
   rc.stall.warn_s = comm.get_double("stall_warn_s", 60, 0, 1e6);
   rc.stall.abort_s = comm.get_double("stall_abort_s", 600, 0, 1e7);
   if (rc.stall.warn_s > 0 && rc.stall.abort_s > 0 && rc.stall.abort_s <= rc.stall.warn_s)
-    throw InputError("config: 'comm.stall_abort_s' (" + nlohmann::json(rc.stall.abort_s).dump() +
-                     ") must be larger than 'comm.stall_warn_s' (" + nlohmann::json(rc.stall.warn_s).dump() +
+    throw InputError("config: 'comm.stall_abort_s' (" + number(rc.stall.abort_s) +
+                     ") must be larger than 'comm.stall_warn_s' (" + number(rc.stall.warn_s) +
                      "), or 0 to never end a stalled job");
   comm.finish();
   root.finish();

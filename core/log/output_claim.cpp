@@ -80,15 +80,37 @@ std::string resolved_output(const std::string& path) {
 }  // namespace
 
 OutputClaim::OutputClaim(std::string path) : path_(resolved_output(path)), staging_(staging_for(path_)) {
+  // 0. Missing folders, outermost first.
+  std::vector<std::string> missing;
+  for (std::filesystem::path dir = std::filesystem::path(staging_).parent_path(); !dir.empty();
+       dir = dir.parent_path()) {
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) == 0) break;
+    missing.push_back(dir.string());
+    if (dir == dir.parent_path()) break;
+  }
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    if (::mkdir(it->c_str(), 0755) != 0 && errno != EEXIST) {
+      const int err = errno;
+      release_unpublished();
+      refuse(path_, "cannot create directory " + shown(*it) + " (" + std::strerror(err) + ")");
+    }
+    made_dirs_.push_back(*it);
+  }
   // 1. The staging file, locked; retried if it was replaced between open() and the lock (a run that
   //    failed removes its staging file while it still holds the lock).
   for (int attempt = 0; fd_ < 0; ++attempt) {
     const int fd = ::open(staging_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd < 0) refuse(path_, "cannot create " + shown(staging_) + " (" + std::strerror(errno) + ")");
+    if (fd < 0) {
+      const int err = errno;
+      release_unpublished();
+      refuse(path_, "cannot create " + shown(staging_) + " (" + std::strerror(err) + ")");
+    }
     struct flock l = whole_file(F_WRLCK);
     if (::fcntl(fd, F_OFD_SETLK, &l) != 0) {
       const int err = errno;
       ::close(fd);
+      release_unpublished();  // the staging file is the other run's: only our folders go (none, then)
       if (err == EAGAIN || err == EACCES)
         refuse(path_, "another gg_train run is setting up with this output path (it holds " + shown(staging_) +
                           "); choose another output.path");
@@ -98,7 +120,10 @@ OutputClaim::OutputClaim(std::string path) : path_(resolved_output(path)), stagi
       fd_ = fd;
     } else {
       ::close(fd);
-      if (attempt >= 8) refuse(path_, shown(staging_) + " keeps being replaced; is another run starting?");
+      if (attempt >= 8) {
+        release_unpublished();
+        refuse(path_, shown(staging_) + " keeps being replaced; is another run starting?");
+      }
     }
   }
   // 2. The log at path_, if any: never touched here.
@@ -106,25 +131,33 @@ OutputClaim::OutputClaim(std::string path) : path_(resolved_output(path)), stagi
     if (const std::string holder = holder_of(path_); !holder.empty())
       refuse(path_, holder + "; choose another output.path or wait until it ends");
   } catch (...) {
-    ::unlink(staging_.c_str());
-    ::close(fd_);
-    fd_ = -1;
+    release_unpublished();
     throw;
   }
   // 3. Ours: start from an empty file.
   if (::ftruncate(fd_, 0) != 0) {
     const int err = errno;
-    ::unlink(staging_.c_str());
-    ::close(fd_);
-    fd_ = -1;
+    release_unpublished();
     refuse(path_, "cannot truncate " + shown(staging_) + " (" + std::strerror(err) + ")");
   }
 }
 
 OutputClaim::~OutputClaim() {
-  if (fd_ < 0) return;
-  if (!published_) ::unlink(staging_.c_str());  // still locked: nobody else can be using it
-  ::close(fd_);                                 // drops the lock
+  if (!published_) {
+    release_unpublished();
+  } else if (fd_ >= 0) {
+    ::close(fd_);  // drops the lock
+  }
+}
+
+void OutputClaim::release_unpublished() noexcept {
+  if (fd_ >= 0) {
+    ::unlink(staging_.c_str());  // still locked: nobody else can be using it
+    ::close(fd_);
+    fd_ = -1;
+  }
+  for (auto it = made_dirs_.rbegin(); it != made_dirs_.rend(); ++it) ::rmdir(it->c_str());  // if empty
+  made_dirs_.clear();
 }
 
 void OutputClaim::publish() {
@@ -133,6 +166,7 @@ void OutputClaim::publish() {
     throw std::runtime_error("output.path: " + shown(path_) + ": cannot rename " + shown(staging_) + " to it (" +
                              std::strerror(errno) + ")");
   published_ = true;
+  made_dirs_.clear();  // they hold the log now
 }
 
 }  // namespace gg

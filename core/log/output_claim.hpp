@@ -3,6 +3,7 @@
 // holds an evaluation.
 //
 // A new run claims its path before anything is written:
+//   0. missing folders of the path are made (and removed again if the claim ends unpublished);
 //   1. the staging file DIR/.NAME.part is opened without truncating it and write-locked; if another
 //      run holds that lock the claim fails (that run is setting up for the same path);
 //   2. an existing file at PATH is inspected, never opened for writing: if a live run holds our lock
@@ -18,6 +19,7 @@
 // them when the process dies, so a crashed run never leaves a stale claim, and they never conflict
 // with the flock() locks HDF5 takes for readers, so the live log can be read while the run writes it.
 #include <string>
+#include <vector>
 
 namespace gg {
 
@@ -43,7 +45,10 @@ class OutputClaim {
   static std::string holder_of(const std::string& path);
 
  private:
+  void release_unpublished() noexcept;  // removes the staging file and the folders made for it
+
   std::string path_, staging_;
+  std::vector<std::string> made_dirs_;  // folders this claim made, outermost first
   int fd_ = -1;  // the staging file, write-locked; after publish() the file at path_
   bool published_ = false;
 };

@@ -52,7 +52,7 @@ TEST(BadInput, HypercubeNeedsAPowerOfTwo) {
         EXPECT_EQ(e, "") << "p " << p;
       } else {
         EXPECT_EQ(e, "algorithm.topology: hypercube needs a power-of-two number of workers, got " +
-                         std::to_string(p) + " (use dissemination)");
+                         std::to_string(p) + " (set algorithm.topology to dissemination)");
       }
     }
     EXPECT_EQ(error_of(c, {{"name", "gossipgrad"}, {"topology", "dissemination"}}), "");

@@ -149,7 +149,8 @@ TEST(Schedule, HypercubeRejectsNonPowerOfTwo) {
     FAIL() << "no error";
   } catch (const InputError& e) {
     EXPECT_STREQ(e.what(),
-                 "algorithm.topology: hypercube needs a power-of-two number of workers, got 6 (use dissemination)");
+                 "algorithm.topology: hypercube needs a power-of-two number of workers, got 6 (set "
+                 "algorithm.topology to dissemination)");
   }
   EXPECT_NO_THROW(check_schedule({Topology::Dissemination, Rotation::None, 0}, 6, "algorithm.topology"));
   EXPECT_NO_THROW(check_schedule({Topology::Hypercube, Rotation::None, 0}, 8, "algorithm.topology"));

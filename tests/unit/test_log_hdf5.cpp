@@ -351,7 +351,8 @@ TEST_F(LogHdf5, RejectsMismatchedWorkerCount) {
 }
 
 TEST_F(LogHdf5, CreateFailureNamesThePath) {
-  const std::string path = file("missing_dir/run.h5");
+  std::ofstream(file("plain")) << "x";  // a file where a folder would have to be
+  const std::string path = file("plain/sub/run.h5");
   try {
     Hdf5RunLog log(path, info(1));
     FAIL() << "expected an exception";
@@ -360,11 +361,31 @@ TEST_F(LogHdf5, CreateFailureNamesThePath) {
   }
 }
 
-TEST_F(LogHdf5, OutputCheckCreatesParentsAndLeavesNothing) {
+TEST_F(LogHdf5, OutputCheckCreatesNothing) {
   const std::string path = file("a/b/run.h5");
   check_output_writable(path);
-  EXPECT_TRUE(fs::is_directory(dir_ / "a/b"));
-  EXPECT_TRUE(fs::is_empty(dir_ / "a/b"));
+  EXPECT_EQ(listing(dir_), std::vector<std::string>{});
+  try {
+    check_output_writable(file(std::string(300, 'n') + "/run.h5"));
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("is 300 bytes long; this file system allows"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(LogHdf5, TheClaimMakesMissingFoldersAndRemovesThemUnpublished) {
+  const std::string path = file("a/b/run.h5");
+  {
+    Hdf5RunLog log(path, info(1));
+    EXPECT_TRUE(fs::exists(dir_ / "a/b/.run.h5.part"));
+  }
+  EXPECT_EQ(listing(dir_), std::vector<std::string>{});
+  {
+    Hdf5RunLog log(path, info(1));
+    log.on_steps(steps(0, 1, 1), 1);
+    log.on_eval(eval(1, 0.5));
+  }
+  EXPECT_TRUE(fs::exists(path));
 }
 
 TEST_F(LogHdf5, OutputCheckRejectsDirectory) {
