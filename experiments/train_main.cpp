@@ -6,7 +6,10 @@
 //
 // Set-up happens in two phases, each closed by an agreement among all ranks, so that a bad input on
 // any rank ends every rank with exit code 2 and one message, never a hang. Errors during training
-// (which cannot be agreed on) abort the whole job.
+// (which cannot be agreed on) abort the whole job (exit code 3). A diverged run (core/train/health.hpp)
+// stops on every worker at the same step: one message, exit code 4 on every rank. A job stuck in
+// communication is named and ended by the stall watchdog (core/comm/stall_watchdog.hpp, exit code 5).
+// Exit codes: core/util/exit_codes.hpp. Every message is one line (core/util/message.hpp).
 //   phase 1: config, the data's shape (file headers only), the model
 //   phase 2: optimizer, algorithm, then the data itself: a rank stores only what its role needs (its
 //            fixed partition with data.partition "fixed"; the test samples its evaluations use; a
@@ -26,15 +29,19 @@
 #include "core/comm/mpi_communicator.hpp"
 #include "core/comm/metered_communicator.hpp"
 #include "core/comm/mpi_session.hpp"
+#include "core/comm/stall_watchdog.hpp"
 #include "core/config/run_config.hpp"
 #include "core/data/datasets.hpp"
 #include "core/data/sampler.hpp"
 #include "core/model/model_builder.hpp"
 #include "core/optim/optimizer_config.hpp"
+#include "core/sim/compute_injection.hpp"
 #include "core/train/evaluator.hpp"
 #include "core/train/run_sink_factory.hpp"
 #include "core/train/trainer.hpp"
 #include "core/util/error.hpp"
+#include "core/util/exit_codes.hpp"
+#include "core/util/message.hpp"
 #include "experiments/cli_args.hpp"
 
 namespace {
@@ -63,19 +70,23 @@ bool any_failed(Communicator& world, const std::string& error) {
   world.allreduce_sum(failed);
   for (int r = 0; r < world.size(); ++r) {
     if (failed[std::size_t(r)] == 0.0) continue;
-    if (r == world.rank()) std::fprintf(stderr, "gg_train: error: %s\n", error.c_str());
+    if (r == world.rank()) std::fprintf(stderr, "gg_train: error: %s\n", one_line(error).c_str());
     return true;
   }
   return false;
 }
 
+// Runs f; returns "" or the error's message. `doing` says what f does, for an allocation failure that
+// no reader or layer put in words itself.
 template <class F>
-std::string capture(F&& f) {
+std::string capture(const char* doing, F&& f) {
   try {
     f();
     return {};
   } catch (const InputError& e) {
     return e.what();
+  } catch (const std::bad_alloc&) {
+    return std::string("out of memory while ") + doing;
   } catch (const std::exception& e) {
     return std::string("internal error: ") + e.what();
   }
@@ -161,35 +172,46 @@ void print_header(const Run& run, Communicator& world) {
 int main(int argc, char** argv) {
   MpiSession mpi(&argc, &argv);
   MpiCommunicator transport;
+  std::unique_ptr<StallWatchdog> watchdog;  // made after set-up; outlives the run's communicators
   HostCosts costs;  // what the simulated node charges (nothing outside SMPI)
-  const std::string cost_error = capture([&] { costs = host_costs(); });
+  const std::string cost_error = capture("reading the platform's costs", [&] { costs = host_costs(); });
   MeteredCommunicator world(transport, costs);
   Args args;
   Run run;
-  std::string error = capture([&] { args = parse_args(argc, argv); });
+  std::string error = capture("reading the command line", [&] { args = parse_args(argc, argv); });
   if (!args.print.empty() && error.empty()) {
     if (world.rank() == 0) std::fputs(args.print.c_str(), stdout);
     return 0;
   }
   if (error.empty()) error = cost_error;
-  if (error.empty()) error = capture([&] { phase1(run, args, world); });
-  if (any_failed(world, error)) return 2;
-  error = capture([&] { phase2(run, world, costs); });
-  if (any_failed(world, error)) return 2;
+  if (error.empty()) error = capture("reading the config and building the model", [&] { phase1(run, args, world); });
+  if (any_failed(world, error)) return exit_code::kBadInput;
+  error = capture("loading the data and setting up the algorithm", [&] { phase2(run, world, costs); });
+  if (any_failed(world, error)) return exit_code::kBadInput;
+
+  // Training waits are watched (not under SMPI, whose clock is simulated): every rank makes it, or none.
+  const StallLimits& stall = run.cfg.stall;
+  if (!built_for_smpi() && (stall.warn_s > 0 || stall.abort_s > 0)) {
+    watchdog = std::make_unique<StallWatchdog>(stall.warn_s, stall.abort_s);
+    transport.watch(watchdog.get());
+    if (auto* metered = dynamic_cast<MeteredCommunicator*>(run.workers.get()))
+      if (auto* workers = dynamic_cast<MpiCommunicator*>(&metered->inner())) workers->watch(watchdog.get());
+  }
 
   const bool leader = world.rank() == 0;
   if (leader && !args.quiet) print_header(run, world);
   TrainResult result;
-  error = capture([&] {
+  error = capture("training", [&] {
     Trainer trainer(run.cfg.train, TrainComms{world, *run.workers, world.meter()},
                     TrainData{run.data.train, run.data.test, run.data.partition},
                     Learner{*run.model, *run.sgd, *run.algorithm, run.opt.lr}, run.sink.get());
     result = trainer.run();
   });
   if (!error.empty()) {
-    std::fprintf(stderr, "gg_train: rank %d: error during training: %s\n", world.rank(), error.c_str());
-    world.abort(3);
+    std::fprintf(stderr, "gg_train: rank %d: error during training: %s\n", world.rank(), one_line(error).c_str());
+    world.abort(exit_code::kTrainingError);
   }
+  if (any_failed(world, result.stopped)) return exit_code::kDiverged;  // the workers' shared verdict
   if (leader) {
     const auto& e = result.last_eval;
     std::printf("final: top-1 %.2f%% (worker 0), averaged model %.2f%%, %.0f img/s, %.1f s wall\n",

@@ -16,6 +16,7 @@ class MeteredCommunicator final : public Communicator {
   // The root: owns a meter on inner's clock with `costs`.
   MeteredCommunicator(Communicator& inner, HostCosts costs);
   CommMeter& meter() { return *meter_; }
+  Communicator& inner() { return inner_; }  // the transport it measures
 
   int rank() const override { return inner_.rank(); }
   int size() const override { return inner_.size(); }

@@ -29,6 +29,16 @@ inline void check(int rc, const char* op, int peer = -1, std::size_t bytes = 0) 
 
 std::size_t chunks(std::size_t count) { return std::max<std::size_t>(1, (count + kMaxCount - 1) / kMaxCount); }
 
+// A blocking call: as is, or, with a watchdog, as its nonblocking twin completed by the watchdog.
+template <class Blocking, class Start>
+int blocking(StallWatchdog* watchdog, MPI_Comm comm, const char* op, int peer, MPI_Status* status, Blocking call,
+             Start start) {
+  if (!watchdog) return call();
+  MPI_Request r = MPI_REQUEST_NULL;
+  const int rc = start(&r);
+  return rc != MPI_SUCCESS ? rc : watchdog->wait(1, &r, status, op, comm, peer);
+}
+
 }  // namespace
 
 // One nonblocking operation: one MPI_Request per chunk. Pooled by its communicator.
@@ -42,7 +52,9 @@ class MpiCommunicator::Req final : public RequestImpl {
     return done != 0;
   }
   void wait() override {
-    const int rc = MPI_Waitall(int(reqs.size()), reqs.data(), MPI_STATUSES_IGNORE);
+    const int rc = owner_->watchdog_
+                       ? owner_->watchdog_->wait(int(reqs.size()), reqs.data(), MPI_STATUSES_IGNORE, op, owner_->comm_, peer)
+                       : MPI_Waitall(int(reqs.size()), reqs.data(), MPI_STATUSES_IGNORE);
     if (rc != MPI_SUCCESS) fail_here(rc, "MPI_Wait");
   }
   void release() override {
@@ -150,7 +162,11 @@ void MpiCommunicator::send(const void* buf, std::size_t bytes, int dest, int tag
   const char* p = static_cast<const char*>(buf);
   for (std::size_t c = 0, n = chunks(bytes); c < n; ++c) {
     const std::size_t off = c * kMaxCount, len = std::min(kMaxCount, bytes - off);
-    check(MPI_Send(p + off, int(len), MPI_BYTE, dest, tag, comm_), "MPI_Send", dest, bytes);
+    check(blocking(
+              watchdog_, comm_, "MPI_Send", dest, MPI_STATUSES_IGNORE,
+              [&] { return MPI_Send(p + off, int(len), MPI_BYTE, dest, tag, comm_); },
+              [&](MPI_Request* r) { return MPI_Isend(p + off, int(len), MPI_BYTE, dest, tag, comm_, r); }),
+          "MPI_Send", dest, bytes);
   }
 }
 
@@ -158,14 +174,22 @@ void MpiCommunicator::recv(void* buf, std::size_t bytes, int src, int tag) {
   char* p = static_cast<char*>(buf);
   for (std::size_t c = 0, n = chunks(bytes); c < n; ++c) {
     const std::size_t off = c * kMaxCount, len = std::min(kMaxCount, bytes - off);
-    check(MPI_Recv(p + off, int(len), MPI_BYTE, src, tag, comm_, MPI_STATUS_IGNORE), "MPI_Recv", src, bytes);
+    check(blocking(
+              watchdog_, comm_, "MPI_Recv", src, MPI_STATUSES_IGNORE,
+              [&] { return MPI_Recv(p + off, int(len), MPI_BYTE, src, tag, comm_, MPI_STATUS_IGNORE); },
+              [&](MPI_Request* r) { return MPI_Irecv(p + off, int(len), MPI_BYTE, src, tag, comm_, r); }),
+          "MPI_Recv", src, bytes);
   }
 }
 
 int MpiCommunicator::recv_any(void* buf, std::size_t bytes, int tag, std::size_t* got) {
   if (bytes > kMaxCount) throw std::invalid_argument("recv_any: at most 2^30 bytes per message");
   MPI_Status st;
-  check(MPI_Recv(buf, int(bytes), MPI_BYTE, MPI_ANY_SOURCE, tag, comm_, &st), "MPI_Recv(any source)", -1, bytes);
+  check(blocking(
+            watchdog_, comm_, "MPI_Recv(any source)", -1, &st,
+            [&] { return MPI_Recv(buf, int(bytes), MPI_BYTE, MPI_ANY_SOURCE, tag, comm_, &st); },
+            [&](MPI_Request* r) { return MPI_Irecv(buf, int(bytes), MPI_BYTE, MPI_ANY_SOURCE, tag, comm_, r); }),
+        "MPI_Recv(any source)", -1, bytes);
   int count = 0;
   check(MPI_Get_count(&st, MPI_BYTE, &count), "MPI_Get_count");
   if (got) *got = std::size_t(count);
@@ -175,16 +199,26 @@ int MpiCommunicator::recv_any(void* buf, std::size_t bytes, int tag, std::size_t
 void MpiCommunicator::allreduce_sum(std::span<float> data) {
   for (std::size_t c = 0, n = chunks(data.size()); c < n; ++c) {
     const std::size_t off = c * kMaxCount, len = std::min(kMaxCount, data.size() - off);
-    check(MPI_Allreduce(MPI_IN_PLACE, data.data() + off, int(len), MPI_FLOAT, MPI_SUM, comm_), "MPI_Allreduce",
-          -1, data.size_bytes());
+    check(blocking(
+              watchdog_, comm_, "MPI_Allreduce", -1, MPI_STATUSES_IGNORE,
+              [&] { return MPI_Allreduce(MPI_IN_PLACE, data.data() + off, int(len), MPI_FLOAT, MPI_SUM, comm_); },
+              [&](MPI_Request* r) {
+                return MPI_Iallreduce(MPI_IN_PLACE, data.data() + off, int(len), MPI_FLOAT, MPI_SUM, comm_, r);
+              }),
+          "MPI_Allreduce", -1, data.size_bytes());
   }
 }
 
 void MpiCommunicator::allreduce_sum(std::span<double> data) {
   for (std::size_t c = 0, n = chunks(data.size()); c < n; ++c) {
     const std::size_t off = c * kMaxCount, len = std::min(kMaxCount, data.size() - off);
-    check(MPI_Allreduce(MPI_IN_PLACE, data.data() + off, int(len), MPI_DOUBLE, MPI_SUM, comm_), "MPI_Allreduce",
-          -1, data.size_bytes());
+    check(blocking(
+              watchdog_, comm_, "MPI_Allreduce", -1, MPI_STATUSES_IGNORE,
+              [&] { return MPI_Allreduce(MPI_IN_PLACE, data.data() + off, int(len), MPI_DOUBLE, MPI_SUM, comm_); },
+              [&](MPI_Request* r) {
+                return MPI_Iallreduce(MPI_IN_PLACE, data.data() + off, int(len), MPI_DOUBLE, MPI_SUM, comm_, r);
+              }),
+          "MPI_Allreduce", -1, data.size_bytes());
   }
 }
 
@@ -204,22 +238,37 @@ void MpiCommunicator::broadcast(void* buf, std::size_t bytes, int root) {
   char* p = static_cast<char*>(buf);
   for (std::size_t c = 0, n = chunks(bytes); c < n; ++c) {
     const std::size_t off = c * kMaxCount, len = std::min(kMaxCount, bytes - off);
-    check(MPI_Bcast(p + off, int(len), MPI_BYTE, root, comm_), "MPI_Bcast", root, bytes);
+    check(blocking(
+              watchdog_, comm_, "MPI_Bcast", root, MPI_STATUSES_IGNORE,
+              [&] { return MPI_Bcast(p + off, int(len), MPI_BYTE, root, comm_); },
+              [&](MPI_Request* r) { return MPI_Ibcast(p + off, int(len), MPI_BYTE, root, comm_, r); }),
+          "MPI_Bcast", root, bytes);
   }
 }
 
 void MpiCommunicator::gather(const void* in, std::size_t bytes, void* out, int root) {
   if (bytes > kMaxCount) throw std::invalid_argument("gather: at most 2^30 bytes per rank");
-  check(MPI_Gather(in, int(bytes), MPI_BYTE, out, int(bytes), MPI_BYTE, root, comm_), "MPI_Gather", root, bytes);
+  check(blocking(
+            watchdog_, comm_, "MPI_Gather", root, MPI_STATUSES_IGNORE,
+            [&] { return MPI_Gather(in, int(bytes), MPI_BYTE, out, int(bytes), MPI_BYTE, root, comm_); },
+            [&](MPI_Request* r) { return MPI_Igather(in, int(bytes), MPI_BYTE, out, int(bytes), MPI_BYTE, root, comm_, r); }),
+        "MPI_Gather", root, bytes);
 }
 
-void MpiCommunicator::barrier() { check(MPI_Barrier(comm_), "MPI_Barrier"); }
+void MpiCommunicator::barrier() {
+  check(blocking(
+            watchdog_, comm_, "MPI_Barrier", -1, MPI_STATUSES_IGNORE, [&] { return MPI_Barrier(comm_); },
+            [&](MPI_Request* r) { return MPI_Ibarrier(comm_, r); }),
+        "MPI_Barrier");
+}
 
 std::unique_ptr<Communicator> MpiCommunicator::split(int color) {
   if (color < 0) throw std::invalid_argument("split: color must be >= 0");
   MPI_Comm sub = MPI_COMM_NULL;
   check(MPI_Comm_split(comm_, color, rank_, &sub), "MPI_Comm_split");
-  return std::unique_ptr<Communicator>(new MpiCommunicator(sub));
+  auto out = std::unique_ptr<MpiCommunicator>(new MpiCommunicator(sub));
+  out->watch(watchdog_);  // a split is watched as its parent is
+  return out;
 }
 
 void MpiCommunicator::abort(int code) {

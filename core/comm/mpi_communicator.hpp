@@ -14,6 +14,9 @@
 // - Threading: one thread (see communicator.hpp).
 // - Tags: max_tag() is the communicator's MPI_TAG_UB (queried once), so reserve_tags() throws instead
 //   of handing out a tag MPI would reject.
+// - Stalls: with a StallWatchdog attached (watch()), every wait, blocking calls included (as their
+//   nonblocking twins), is completed by the watchdog's polling loop, which names the ranks a long wait
+//   is stuck on and ends the job after a limit (stall_watchdog.hpp). Without one, plain MPI calls.
 // - iallreduce_sum is always MPI_Iallreduce; the engine's own schedule on point-to-point messages
 //   (config key comm.iallreduce = "ring") is an algorithm building block: algorithms/iallreduce.hpp.
 #include <memory>
@@ -22,6 +25,7 @@
 #include <mpi.h>
 
 #include "core/comm/communicator.hpp"
+#include "core/comm/stall_watchdog.hpp"
 
 namespace gg {
 
@@ -55,6 +59,8 @@ class MpiCommunicator final : public Communicator {
   int max_tag() const override { return tag_ub_; }
 
   MPI_Comm handle() const { return comm_; }
+  // Attaches a stall watchdog (null: none); it must outlive every wait on this communicator.
+  void watch(StallWatchdog* watchdog) { watchdog_ = watchdog; }
 
  private:
   class Req;
@@ -69,6 +75,7 @@ class MpiCommunicator final : public Communicator {
   std::vector<Req*> free_;                  // capacity kept >= pool_.size(): release never allocates
   std::size_t reserved_ = 0;                // sum of reserve_requests() calls
   int tag_ub_ = 32767;                      // MPI_TAG_UB of comm_ (32767: MPI's guaranteed minimum)
+  StallWatchdog* watchdog_ = nullptr;       // completes waits when attached (watch())
 };
 
 }  // namespace gg

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/util/error.hpp"
+#include "core/util/message.hpp"
 
 namespace gg {
 
@@ -11,11 +12,12 @@ const nlohmann::json JsonReader::empty_ = nlohmann::json::object();
 
 namespace {
 std::string type_name(const nlohmann::json& v) { return v.type_name(); }
+std::string dumped(const nlohmann::json& v) { return shown(v.dump(), 80); }
 }  // namespace
 
 JsonReader::JsonReader(const nlohmann::json& j, std::string path) : j_(&j), path_(std::move(path)) {
   if (!j.is_object())
-    throw InputError("config: '" + (path_.empty() ? std::string("<root>") : path_) +
+    throw InputError("config: '" + (path_.empty() ? std::string("<root>") : shown(path_)) +
                      "' must be an object, got " + type_name(j));
 }
 
@@ -41,7 +43,7 @@ T JsonReader::note(const std::string& key, T value) {
 }
 
 void JsonReader::fail(const std::string& key, const std::string& what) const {
-  throw InputError("config: '" + path_of(key) + "' " + what);
+  throw InputError("config: '" + shown(path_of(key)) + "' " + what);
 }
 
 bool JsonReader::has(const std::string& key) const { return j_->contains(key); }
@@ -67,7 +69,7 @@ std::int64_t JsonReader::get_int(const std::string& key, std::optional<std::int6
              std::abs(v->get<double>()) < 9e15) {
     x = std::int64_t(v->get<double>());
   } else {
-    fail(key, "must be an integer, got " + type_name(*v) + " " + v->dump());
+    fail(key, "must be an integer, got " + type_name(*v) + " " + dumped(*v));
   }
   if (x < min || x > max)
     fail(key, "must be in [" + std::to_string(min) + ", " + std::to_string(max) + "], got " +
@@ -82,11 +84,11 @@ double JsonReader::get_double(const std::string& key, std::optional<double> fall
     if (!fallback) fail(key, "is required");
     return note(key, *fallback);
   }
-  if (!v->is_number()) fail(key, "must be a number, got " + type_name(*v) + " " + v->dump());
+  if (!v->is_number()) fail(key, "must be a number, got " + type_name(*v) + " " + dumped(*v));
   const double x = v->get<double>();
   if (!(x >= min && x <= max))
     fail(key, "must be in [" + nlohmann::json(min).dump() + ", " + nlohmann::json(max).dump() +
-                  "], got " + v->dump());
+                  "], got " + dumped(*v));
   return note(key, x);
 }
 
@@ -96,7 +98,7 @@ bool JsonReader::get_bool(const std::string& key, std::optional<bool> fallback) 
     if (!fallback) fail(key, "is required");
     return note(key, *fallback);
   }
-  if (!v->is_boolean()) fail(key, "must be true or false, got " + type_name(*v) + " " + v->dump());
+  if (!v->is_boolean()) fail(key, "must be true or false, got " + type_name(*v) + " " + dumped(*v));
   return note(key, v->get<bool>());
 }
 
@@ -108,13 +110,13 @@ std::string JsonReader::get_string(const std::string& key, std::optional<std::st
     if (!fallback) fail(key, "is required");
     s = *fallback;
   } else {
-    if (!v->is_string()) fail(key, "must be a string, got " + type_name(*v) + " " + v->dump());
+    if (!v->is_string()) fail(key, "must be a string, got " + type_name(*v) + " " + dumped(*v));
     s = v->get<std::string>();
   }
   if (choices.size() && std::none_of(choices.begin(), choices.end(), [&](const char* c) { return s == c; })) {
     std::string list;
     for (const char* c : choices) list += std::string(list.empty() ? "" : ", ") + c;
-    fail(key, "must be one of {" + list + "}, got \"" + s + "\"");
+    fail(key, "must be one of {" + list + "}, got \"" + shown(s, 80) + "\"");
   }
   return note(key, s);
 }
@@ -128,7 +130,7 @@ std::vector<std::int64_t> JsonReader::get_int_list(const std::string& key,
   for (std::size_t i = 0; i < v->size(); ++i) {
     const auto& e = (*v)[i];
     if (!e.is_number_integer())
-      fail(key + "[" + std::to_string(i) + "]", "must be an integer, got " + e.dump());
+      fail(key + "[" + std::to_string(i) + "]", "must be an integer, got " + dumped(e));
     if (e.get<std::int64_t>() < min)
       fail(key + "[" + std::to_string(i) + "]", "must be >= " + std::to_string(min));
     out.push_back(e.get<std::int64_t>());
@@ -189,7 +191,7 @@ JsonReader JsonReader::child(const nlohmann::json& j, const std::string& key) co
 
 void JsonReader::finish() const {
   for (auto it = j_->begin(); it != j_->end(); ++it)
-    if (!used_.count(it.key())) throw InputError("config: unknown key '" + path_of(it.key()) + "'");
+    if (!used_.count(it.key())) throw InputError("config: unknown key '" + shown(path_of(it.key())) + "'");
 }
 
 }  // namespace gg

@@ -11,11 +11,14 @@
 //                 "schedule": {"kind": "step", "step_epochs": 4, "gamma": 0.3}},
 //   "algorithm": {"name": "allreduce"},
 //   "train": {"epochs": 10, "batch": 64, "seed": 1, "threads": 1, "evals_per_epoch": 1,
-//             "max_steps": 0, "log_every": 100, "bucket_kb": 1024, "eval_replicas": true},
+//             "max_steps": 0, "log_every": 100, "bucket_kb": 1024, "eval_replicas": true,
+//             "max_loss": 1e4, "health_every": 100},   // divergence checks: core/train/health.hpp
 //   "output": {"path": "results/quick/allreduce.h5"},
-//   "comm": {"iallreduce": "mpi"}            // "ring": the engine's own nonblocking allreduce on
+//   "comm": {"iallreduce": "mpi",            // "ring": the engine's own nonblocking allreduce on
 //                                            // point-to-point messages (for SMPI, whose
 //                                            // MPI_Iallreduce is naive; see algorithms/iallreduce.hpp)
+//            "stall_warn_s": 60, "stall_abort_s": 600}  // stall watchdog (core/comm/stall_watchdog.hpp);
+//                                            // 0 turns either off; not used under SMPI
 // }
 #include <cstdint>
 #include <memory>
@@ -40,6 +43,14 @@ struct TrainOptions {
   std::size_t bucket_kb = 1024;
   bool eval_replicas = true;  // every replica evaluates the full test set (min/max over replicas)
   ComputeNoiseOptions noise;  // block `sim`: compute jitter and slow workers (core/sim/compute_noise.hpp)
+  double max_loss = 1e4;      // a worker's batch loss above this (or not finite) is divergence; 0: only non-finite
+  int health_every = 100;     // steps between the workers' divergence agreements (and at every evaluation)
+};
+
+// The stall watchdog's limits in seconds (0: off).
+struct StallLimits {
+  double warn_s = 60;   // a rank waiting this long in one communication call names the ranks not waiting
+  double abort_s = 600; // ... and after this long the job ends (exit code 5)
 };
 
 struct RunConfig {
@@ -53,11 +64,23 @@ struct RunConfig {
   TrainOptions train;
   std::string output;        // HDF5 run log path; empty = no log
   bool ring_iallreduce = false;  // comm.iallreduce == "ring"
+  StallLimits stall;             // comm.stall_warn_s, comm.stall_abort_s
 };
 
-// Parses a JSON file (errors name line and column), applies "--set a.b=value" overrides (value is
-// JSON if it parses, else a string), and fills defaults for absent blocks.
+// Limits on a config, checked before any parsing: no parser, copy or destructor ever recurses deeper
+// than kMaxConfigDepth, and no file larger than kMaxConfigBytes is read.
+inline constexpr int kMaxConfigDepth = 64;      // nesting of objects and arrays
+inline constexpr int kMaxKeyParts = 16;         // parts of a --set key path
+inline constexpr std::uint64_t kMaxConfigBytes = std::uint64_t(16) << 20;
+
+// Parses a JSON file (a regular file only: a directory, FIFO or device is refused by type; errors name
+// line and column), applies "--set a.b=value" overrides (value is JSON if it parses, else a string),
+// and fills defaults for absent blocks.
 nlohmann::json load_config_json(const std::string& path, const std::vector<std::string>& overrides);
+// The config object in `text` (where: the file name for messages). Rejects a NUL byte anywhere (JSON
+// parsers stop there and would ignore what follows), nesting deeper than kMaxConfigDepth, malformed
+// JSON and trailing bytes (line and column), and anything but an object.
+nlohmann::json parse_config_text(const std::string& text, const std::string& where);
 void apply_override(nlohmann::json& doc, const std::string& assignment);
 // Validates the top level, the train and output blocks; the other blocks are checked by their readers.
 RunConfig parse_run_config(const nlohmann::json& doc);

@@ -8,6 +8,7 @@
 #include "core/data/idx_reader.hpp"
 #include "core/data/synthetic.hpp"
 #include "core/util/error.hpp"
+#include "core/util/message.hpp"
 
 namespace gg {
 
@@ -60,7 +61,7 @@ std::string idx_path(const std::string& name, const std::string& dir, const std:
   if (fs::exists(gz, ec)) return gz.string();
   if (fs::exists(plain, ec)) return plain.string();
   std::string hint = dir == kFashionMnistDir ? " (install the dataset-fashion-mnist package or set \"dir\")" : "";
-  throw InputError(name + ": neither " + gz.string() + " nor " + plain.string() + " exists" + hint);
+  throw InputError(name + ": neither " + shown(gz.string()) + " nor " + shown(plain.string()) + " exists" + hint);
 }
 
 // IDX decodes while streaming: limits, selection and the normalization fit happen in the reader, so
@@ -155,7 +156,9 @@ DataSource::DataSource(JsonReader& cfg) {
     if (name_ == k.name) kind = &k;
     known += std::string(known.empty() ? "" : ", ") + k.name;
   }
-  if (!kind) throw InputError("config: '" + cfg.path_of("name") + "' must be one of {" + known + "}, got \"" + name_ + "\"");
+  if (!kind)
+    throw InputError("config: '" + cfg.path_of("name") + "' must be one of {" + known + "}, got \"" + shown(name_, 80) +
+                     "\"");
 
   kind_ = std::make_shared<const DataKind>(kind->plan(cfg, name_));
   train_limit_ = cfg.get_int("train_limit", INT64_MAX, 1);

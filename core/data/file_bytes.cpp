@@ -1,41 +1,54 @@
 #include "core/data/file_bytes.hpp"
 
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 
 #include "core/util/error.hpp"
+#include "core/util/memory.hpp"
+#include "core/util/message.hpp"
+#include "core/util/regular_file.hpp"
 
 namespace gg {
 
 namespace {
 
 [[noreturn]] void fail(const std::string& who, const std::string& path, const std::string& what) {
-  throw InputError(who + ": " + path + ": " + what);
+  throw InputError(who + ": " + shown(path) + ": " + what);
 }
+
+constexpr std::uint64_t kFourGiB = std::uint64_t(1) << 32;
 
 }  // namespace
 
 void ByteReader::Closer::operator()(std::FILE* f) const { std::fclose(f); }
 
 ByteReader::ByteReader(const std::string& path, const std::string& who) : path_(path), who_(who) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) fail(who, path, "file not found");
-  if (std::filesystem::is_directory(path, ec)) fail(who, path, "is a directory, not a file");
-  plain_.reset(std::fopen(path.c_str(), "rb"));
-  if (!plain_) fail(who, path, std::string("cannot open: ") + std::strerror(errno));
+  ReadFile file(path, who);
+  disk_size_ = file.size();
   unsigned char magic[2] = {0, 0};
-  const std::size_t got = std::fread(magic, 1, 2, plain_.get());
-  if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
-    plain_.reset();
-    gz_ = gzopen(path.c_str(), "rb");
-    if (!gz_) fail(who, path, std::string("cannot open: ") + std::strerror(errno));
+  const bool gz = ::pread(file.fd(), magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+  if (gz) {
+    unsigned char t[4] = {0, 0, 0, 0};
+    if (disk_size_ >= 4 && ::pread(file.fd(), t, 4, off_t(disk_size_ - 4)) == 4)
+      trailer_ = std::uint32_t(t[0]) | std::uint32_t(t[1]) << 8 | std::uint32_t(t[2]) << 16 | std::uint32_t(t[3]) << 24;
+    const int fd = file.release();
+    gz_ = gzdopen(fd, "rb");
+    if (!gz_) {
+      ::close(fd);
+      fail(who, path, "cannot open the gzip stream (out of memory)");
+    }
     gzbuffer(gz_, 1 << 17);
   } else {
-    std::rewind(plain_.get());
+    const int fd = file.release();
+    plain_.reset(::fdopen(fd, "rb"));
+    if (!plain_) {
+      ::close(fd);
+      fail(who, path, std::string("cannot open: ") + std::strerror(errno));
+    }
   }
 }
 
@@ -58,7 +71,7 @@ std::size_t ByteReader::read(std::uint8_t* dst, std::size_t n) {
       int err = Z_OK;
       const char* msg = gzerror(gz_, &err);
       if (err != Z_OK)
-        fail(who_, path_, std::string("truncated or corrupt gzip data (") + msg + ") after " +
+        fail(who_, path_, std::string("truncated or corrupt gzip data (") + shown(msg ? msg : "?", 80) + ") after " +
                               std::to_string(delivered_ + done) + " uncompressed bytes");
     }
   }
@@ -73,11 +86,31 @@ std::uint64_t ByteReader::skip_rest() {
   return n;
 }
 
+std::uint64_t ByteReader::total_size(const std::function<bool(std::uint64_t)>& trust_trailer) {
+  if (plain_) return disk_size_;
+  if (trust_trailer && trust_trailer(trailer_) && trailer_ < kFourGiB) return trailer_;
+  ByteReader counter(path_, who_);  // inflate once, keep nothing
+  return counter.skip_rest();
+}
+
 std::vector<std::uint8_t> read_file_bytes(const std::string& path, const std::string& who) {
   ByteReader in(path, who);
-  std::vector<std::uint8_t> out, chunk(std::size_t(1) << 20);
-  for (std::size_t got; (got = in.read(chunk.data(), chunk.size())) > 0;)
-    out.insert(out.end(), chunk.begin(), chunk.begin() + std::ptrdiff_t(got));
+  const std::string what = who + ": " + shown(path) + ": reading the file";
+  std::vector<std::uint8_t> out;
+  if (!in.gzipped()) {  // its size is known: one allocation
+    const std::uint64_t size = in.total_size(nullptr);
+    check_allocation(std::size_t(size), 1, what);
+    out.reserve(std::size_t(size));
+  }
+  std::vector<std::uint8_t> chunk(std::size_t(1) << 20);
+  try {
+    for (std::size_t got; (got = in.read(chunk.data(), chunk.size())) > 0;) {
+      check_allocation(out.size() + got, 1, what);
+      out.insert(out.end(), chunk.begin(), chunk.begin() + std::ptrdiff_t(got));
+    }
+  } catch (const std::bad_alloc&) {
+    out_of_memory(out.size() + chunk.size(), 1, what);
+  }
   return out;
 }
 

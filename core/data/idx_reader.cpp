@@ -6,6 +6,8 @@
 
 #include "core/data/file_bytes.hpp"
 #include "core/util/error.hpp"
+#include "core/util/memory.hpp"
+#include "core/util/message.hpp"
 
 namespace gg {
 
@@ -79,20 +81,53 @@ std::vector<std::int64_t> kept_ids(const KeepIds& keep, std::int64_t n, const st
 
 IdxImagesHeader read_idx_images_header(const std::string& images_path, const std::string& name) {
   ByteReader in(images_path, name);
-  return images_header(in, name + ": " + images_path);
+  return images_header(in, name + ": " + shown(images_path));
 }
 
 Dataset load_idx(const std::string& images_path, const std::string& labels_path, std::string name,
                  int max_classes, const IdxOptions& options) {
-  const std::string img_where = name + ": " + images_path;
-  const std::string lbl_where = name + ": " + labels_path;
+  const std::string img_where = name + ": " + shown(images_path);
+  const std::string lbl_where = name + ": " + shown(labels_path);
 
-  // Images: the header, then the pixels as they stream in. Samples [0, n) form the data set; of those,
-  // `keep` are stored and all feed the moments. The rest of the file is only counted.
+  // Both headers first, each checked against the real size of its file before anything is allocated
+  // for the counts it claims (a gzip file's size comes from its trailer, or from inflating it once).
   ByteReader img(images_path, name);
   const IdxImagesHeader hdr = images_header(img, img_where);
   const std::size_t per = std::size_t(hdr.rows) * std::size_t(hdr.cols);
   const std::uint64_t pixels = std::uint64_t(hdr.count) * per;
+  const std::string images_what = std::to_string(hdr.count) + " images of " + std::to_string(hdr.rows) + "x" +
+                                  std::to_string(hdr.cols);
+  const std::uint64_t img_size = img.total_size([&](std::uint64_t s) { return s == kImagesHeader + pixels; });
+  check_payload(img_size - kImagesHeader, pixels, img_where, images_what, "pixel");
+
+  ByteReader lbl(labels_path, name);
+  std::uint8_t lh[kLabelsHeader];
+  check_magic(lh, lbl.read(lh, kLabelsHeader), kLabelsHeader, kLabelsMagic, "labels", lbl_where);
+  const std::uint32_t nlabels = be32(lh + 4);
+  const std::string labels_what = std::to_string(nlabels) + " labels";
+  const std::uint64_t lbl_size = lbl.total_size([&](std::uint64_t s) { return s == kLabelsHeader + nlabels; });
+  check_payload(lbl_size - kLabelsHeader, nlabels, lbl_where, labels_what, "label");
+  if (std::int64_t(nlabels) != hdr.count)
+    throw InputError(name + ": " + shown(images_path) + " holds " + std::to_string(hdr.count) + " images but " +
+                     shown(labels_path) + " holds " + std::to_string(nlabels) + " labels");
+
+  // Labels (one byte per sample: read whole, checked as they come).
+  std::vector<std::uint8_t> lbl_bytes;
+  resize_checked(lbl_bytes, nlabels, lbl_where + ": reading " + labels_what);
+  lbl.read(lbl_bytes.data(), lbl_bytes.size());
+  lbl.skip_rest();
+  check_payload(lbl.delivered() - kLabelsHeader, nlabels, lbl_where, labels_what, "label");
+  int max_label = 0;
+  for (std::uint32_t i = 0; i < nlabels; ++i) {
+    const int l = lbl_bytes[i];
+    if (l >= max_classes)
+      throw InputError(lbl_where + ": label " + std::to_string(l) + " of sample " + std::to_string(i) +
+                       " is out of range [0, " + std::to_string(max_classes) + ")");
+    max_label = std::max(max_label, l);
+  }
+
+  // Images: the pixels as they stream in. Samples [0, n) form the data set; of those, `keep` are stored
+  // and all feed the moments. The rest of the file is only counted.
   const std::int64_t n = std::min(hdr.count, std::max<std::int64_t>(options.limit, 0));
   std::vector<std::int64_t> keep = options.keep ? kept_ids(options.keep, n, name) : std::vector<std::int64_t>{};
   const bool all = !options.keep || std::int64_t(keep.size()) == n;
@@ -100,7 +135,9 @@ Dataset load_idx(const std::string& images_path, const std::string& labels_path,
 
   Dataset ds;
   ds.sample = Shape{1, hdr.rows, hdr.cols, 1};
-  ds.images.resize(stored * per);
+  resize_checked(ds.images, stored * per,
+                 img_where + ": storing " + std::to_string(stored) + " images of " + std::to_string(hdr.rows) + "x" +
+                     std::to_string(hdr.cols) + " as floats");
   std::vector<float> scratch(options.moments && !all ? per : 0);  // a sample that feeds the moments only
   const std::int64_t chunk = std::max<std::int64_t>(1, std::int64_t(1 << 20) / std::int64_t(per));
   std::vector<std::uint8_t> buf(std::size_t(std::min(chunk, std::max<std::int64_t>(n, 1))) * per);
@@ -121,30 +158,11 @@ Dataset load_idx(const std::string& images_path, const std::string& labels_path,
     if (got < std::size_t(want) * per) break;  // truncated: reported just below
   }
   img.skip_rest();
-  check_payload(img.delivered() - kImagesHeader, pixels, img_where,
-                std::to_string(hdr.count) + " images of " + std::to_string(hdr.rows) + "x" +
-                    std::to_string(hdr.cols),
-                "pixel");
+  check_payload(img.delivered() - kImagesHeader, pixels, img_where, images_what, "pixel");
 
-  // Labels (small: read whole).
-  const std::vector<std::uint8_t> lbl = read_file_bytes(labels_path, name);
-  check_magic(lbl.data(), lbl.size(), kLabelsHeader, kLabelsMagic, "labels", lbl_where);
-  const std::uint32_t nlabels = be32(&lbl[4]);
-  check_payload(lbl.size() - kLabelsHeader, nlabels, lbl_where, std::to_string(nlabels) + " labels", "label");
-  if (std::int64_t(nlabels) != hdr.count)
-    throw InputError(name + ": " + images_path + " holds " + std::to_string(hdr.count) + " images but " +
-                     labels_path + " holds " + std::to_string(nlabels) + " labels");
-  int max_label = 0;
-  for (std::uint32_t i = 0; i < nlabels; ++i) {
-    const int l = lbl[kLabelsHeader + i];
-    if (l >= max_classes)
-      throw InputError(lbl_where + ": label " + std::to_string(l) + " of sample " + std::to_string(i) +
-                       " is out of range [0, " + std::to_string(max_classes) + ")");
-    max_label = std::max(max_label, l);
-  }
   ds.num_classes = std::max(max_label + 1, std::min(10, max_classes));
-  ds.labels.resize(stored);
-  for (std::size_t r = 0; r < stored; ++r) ds.labels[r] = lbl[kLabelsHeader + std::size_t(all ? std::int64_t(r) : keep[r])];
+  resize_checked(ds.labels, stored, lbl_where + ": storing " + std::to_string(stored) + " labels");
+  for (std::size_t r = 0; r < stored; ++r) ds.labels[r] = lbl_bytes[std::size_t(all ? std::int64_t(r) : keep[r])];
   if (!all) {  // the data set is samples [0, n); this rank stores the `keep` ones
     ds.total = n;
     ds.ids = std::move(keep);

@@ -2,6 +2,7 @@
 #include "core/data/synthetic.hpp"
 
 #include "core/util/error.hpp"
+#include "core/util/memory.hpp"
 #include "core/util/rng.hpp"
 
 namespace gg {
@@ -30,7 +31,9 @@ Dataset make_synthetic(const SyntheticSpec& spec, std::int64_t count, int split,
   // prototypes: [classes, h, w, c], each a smooth pattern: a coarse g x g grid of uniform values per
   // channel, bilinearly upsampled. (Independent per-pixel prototypes would be learnable by a linear
   // model but averaged away by a convnet's pooling; smooth ones are learnable by both.)
-  std::vector<float> proto(std::size_t(spec.classes) * per);
+  std::vector<float> proto;
+  check_allocation(std::size_t(spec.classes), per * sizeof(float), ds.name + ": synthetic class prototypes");
+  resize_checked(proto, std::size_t(spec.classes) * per, ds.name + ": synthetic class prototypes");
   Rng prng(seed_of(spec.seed, 0));  // stream 0: prototypes; split s uses stream s + 1
   const int g = 4;
   std::vector<float> grid(std::size_t(g) * g * spec.c);
@@ -55,8 +58,11 @@ Dataset make_synthetic(const SyntheticSpec& spec, std::int64_t count, int split,
     }
   }
 
-  ds.labels.resize(std::size_t(count));
-  ds.images.resize(std::size_t(count) * per);
+  const std::string what = ds.name + ": making " + std::to_string(count) + " synthetic samples of " +
+                           std::to_string(spec.h) + "x" + std::to_string(spec.w) + "x" + std::to_string(spec.c);
+  check_allocation(std::size_t(count), per * sizeof(float), what);
+  resize_checked(ds.labels, std::size_t(count), what);
+  resize_checked(ds.images, std::size_t(count) * per, what);
 #pragma omp parallel for schedule(static)
   for (std::int64_t i = 0; i < count; ++i) {
     Rng rng(seed_of(spec.seed, std::uint64_t(split) + 1, std::uint64_t(i)));

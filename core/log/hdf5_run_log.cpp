@@ -73,19 +73,16 @@ BuildFacts BuildFacts::collect() {
 }
 
 Hdf5RunLog::Hdf5RunLog(const std::string& path, const RunLogInfo& info, const BuildFacts& facts)
-    : cx_(path), workers_(info.workers) {
+    : claim_(path), cx_(claim_.path()), workers_(info.workers) {
   if (info.workers < 1) throw std::invalid_argument(path + ": run log needs at least one worker");
-  file_ = h5::Handle(cx_.id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), "creating the file"),
-                     H5Fclose);
-  try {
-    create(info, facts);
-    flush();
-  } catch (...) {  // leave nothing half-written
-    file_.reset();
-    std::error_code ec;
-    std::filesystem::remove(path, ec);
-    throw;
-  }
+  // The claim's lock keeps other writers out; HDF5's own flock() would also keep readers out.
+  h5::Handle fapl(cx_.id(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate"), H5Pclose);
+  cx_.ok(H5Pset_file_locking(fapl.get(), false, true), "H5Pset_file_locking");
+  file_ = h5::Handle(
+      cx_.id(H5Fcreate(claim_.staging_path().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), "creating the file"),
+      H5Fclose);
+  create(info, facts);  // on failure the claim removes the staging file: nothing half-written is left
+  flush();
 }
 
 void Hdf5RunLog::create(const RunLogInfo& info, const BuildFacts& facts) {
@@ -130,15 +127,14 @@ void Hdf5RunLog::create(const RunLogInfo& info, const BuildFacts& facts) {
 }
 
 Hdf5RunLog::~Hdf5RunLog() {
-  const bool empty = !any_eval_ && !finished_;
-  file_.reset();  // H5Fclose writes everything appended so far
-  if (empty) {
-    std::error_code ec;
-    std::filesystem::remove(cx_.path(), ec);
-  }
+  file_.reset();  // H5Fclose writes everything appended so far; then claim_ removes an unpublished file
 }
 
 void Hdf5RunLog::flush() { cx_.ok(H5Fflush(file_.get(), H5F_SCOPE_GLOBAL), "H5Fflush"); }
+
+void Hdf5RunLog::publish() {
+  if (!claim_.published()) claim_.publish();
+}
 
 void Hdf5RunLog::on_steps(const std::vector<StepRecord>& steps, int workers) {
   if (workers != workers_ || steps.size() % std::size_t(workers) != 0)
@@ -176,6 +172,7 @@ void Hdf5RunLog::on_steps(const std::vector<StepRecord>& steps, int workers) {
   }
   step_.append(cx_, s_buf_.data(), rows);
   loss_mean_.append(cx_, f_buf_.data(), rows);
+  flush();  // consistent on disk until the next write
 }
 
 void Hdf5RunLog::on_eval(const EvalRecord& e) {
@@ -189,16 +186,21 @@ void Hdf5RunLog::on_eval(const EvalRecord& e) {
     metrics_[g][1].append(cx_, &groups[g]->top1, 1);
     metrics_[g][2].append(cx_, &groups[g]->top5, 1);
   }
-  any_eval_ = true;
   flush();
+  publish();  // the first evaluation makes the log visible at its path
+}
+
+void Hdf5RunLog::on_stop(const std::string& reason) {
+  h5::write_attr(cx_, file_.get(), "stopped", reason);
+  flush();  // not published if no evaluation happened: then the run leaves nothing
 }
 
 void Hdf5RunLog::on_finish(double wall_s) {
+  publish();
   h5::write_attr(cx_, file_.get(), "wall_s", wall_s);
   flush();  // wall_s reaches the disk before the flag that vouches for it
   h5::write_attr(cx_, file_.get(), "finished", std::int64_t{1});
   flush();
-  finished_ = true;
 }
 
 }  // namespace gg

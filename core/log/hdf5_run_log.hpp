@@ -1,16 +1,22 @@
 #pragma once
 // The HDF5 run log: one file per run, written by rank 0 only. Schema: core/log/SCHEMA.md.
 //
-// The file is created by the constructor (after all input validation passed) and flushed after
-// every evaluation, so a killed run leaves a readable file whose `finished` attribute is 0. If the
-// log is destroyed before any evaluation was recorded (set-up failed on another rank), the file is
-// removed: nothing half-written is left behind.
+// The constructor claims the path (core/log/output_claim.hpp: refused if another run writes it, an
+// older log there untouched) and creates the file under a hidden staging name next to it; the first
+// evaluation publishes it at the path (an atomic rename). Every write (steps, an evaluation, the
+// finish) ends with a flush, and nothing is written between them, so the file on disk is complete
+// and consistent between writes: a killed run leaves a readable file whose `finished` attribute is
+// 0, and a reader may open the file while the run goes on (HDF5's own file locking is off for the
+// writer, which the claim's lock replaces). If the log is destroyed before any evaluation was
+// recorded (set-up failed on another rank, or training failed early), the staging file is removed:
+// nothing is left behind.
 #include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "core/log/h5_util.hpp"
+#include "core/log/output_claim.hpp"
 #include "core/train/records.hpp"
 
 namespace gg {
@@ -38,7 +44,8 @@ class Hdf5RunLog final : public RunSink {
  public:
   static constexpr std::int64_t kSchemaVersion = 2;
 
-  // Creates (truncates) `path`. Throws std::runtime_error naming the path on any HDF5 failure.
+  // Claims `path` (InputError if another run holds it) and creates the log under its staging name.
+  // Throws std::runtime_error naming the path on any HDF5 failure.
   Hdf5RunLog(const std::string& path, const RunLogInfo& info, const BuildFacts& facts = BuildFacts::collect());
   ~Hdf5RunLog() override;
   Hdf5RunLog(const Hdf5RunLog&) = delete;
@@ -47,17 +54,20 @@ class Hdf5RunLog final : public RunSink {
   void on_steps(const std::vector<StepRecord>& steps, int workers) override;
   void on_eval(const EvalRecord& eval) override;  // appends and flushes
   void on_finish(double wall_s) override;         // writes wall_s, then finished = 1, and flushes
+  void on_stop(const std::string& reason) override;  // writes `stopped`; finished stays 0
 
-  const std::string& path() const { return cx_.path(); }
+  const std::string& path() const { return claim_.path(); }
+  bool published() const { return claim_.published(); }
 
  private:
   void create(const RunLogInfo& info, const BuildFacts& facts);
   void flush();
+  void publish();
 
+  OutputClaim claim_;
   h5::Context cx_;
   h5::Handle file_;
   int workers_ = 1;
-  bool any_eval_ = false, finished_ = false;
 
   // /steps: [steps, workers] per rank, [steps] per step.
   h5::Extendable step_, loss_mean_;

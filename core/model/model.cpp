@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/util/error.hpp"
+#include "core/util/memory.hpp"
 
 namespace gg {
 
@@ -46,8 +47,13 @@ void Model::finalize(int max_batch, std::size_t bucket_bytes) {
       throw InputError("layer '" + node.layer->name() + "' (" + node.layer->kind() +
                        ") produces an empty output " + out.str());
     shapes.push_back(out);
-    node.out.resize(out);
-    node.grad.resize(out);
+    try {
+      node.out.resize(out);
+      node.grad.resize(out);
+    } catch (const ResourceError& e) {
+      throw ResourceError("model: layer '" + node.layer->name() + "' output and gradient at batch " +
+                          std::to_string(max_batch) + ": " + e.what());
+    }
     for (int i : node.inputs)
       if (i > 0) nodes_[i - 1].consumers++;
     specs.push_back(node.layer->params());
@@ -60,8 +66,8 @@ void Model::finalize(int max_batch, std::size_t bucket_bytes) {
     throw InputError("model: last layer '" + nodes_.back().layer->name() + "' outputs " +
                      std::to_string(last.per_sample()) + " values per sample, but the data has " +
                      std::to_string(classes_) + " classes");
-  params_.assign(total, 0.0f);
-  grads_.assign(total, 0.0f);
+  resize_checked(params_, total, "model: " + std::to_string(total) + " parameters");
+  resize_checked(grads_, total, "model: " + std::to_string(total) + " gradients");
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     auto& node = nodes_[i];
     std::vector<std::span<float>> w, g;

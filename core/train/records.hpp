@@ -2,6 +2,7 @@
 // What a run records. Steps are recorded per rank and gathered to rank 0 at each evaluation, so the
 // per-step path costs one small struct copy.
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace gg {
@@ -41,6 +42,8 @@ class RunSink {
   virtual void on_steps(const std::vector<StepRecord>& steps, int workers) = 0;
   virtual void on_eval(const EvalRecord& eval) = 0;
   virtual void on_finish(double wall_s) = 0;
+  // Training was stopped early (the divergence check): why, in one line. The run is not finished.
+  virtual void on_stop(const std::string& reason) {}
 };
 
 }  // namespace gg

@@ -11,8 +11,10 @@
 
 namespace gg {
 
-// Throws InputError naming the path if the file cannot be created there (directory missing and not
-// creatable, not writable, or the path is a directory). Leaves nothing behind.
+// Throws InputError naming the path if the file cannot be created there (the nearest existing folder
+// does not accept new files, a name is too long, the path is a directory or another non-regular file,
+// or a running gg_train writes the file there). Creates nothing: missing folders are made when the log
+// is claimed (core/log/output_claim.hpp), and removed again if the run leaves no log.
 void check_output_writable(const std::string& path);
 
 // Opens the run log on rank 0 (the only caller): attributes hold the effective config (every block's

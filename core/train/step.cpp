@@ -46,10 +46,7 @@ float StepRunner::run(std::int64_t step, std::int64_t total, double lr, const Ne
                        noise_ ? noise_->factor(step) : 1.0};
   const Tensor& logits = model_.forward(batch_.x, ctx, poll_);
   dlogits_.resize(logits.shape());
-  const float loss = softmax_xent(logits, batch_.labels, &dlogits_);
-  if (!std::isfinite(loss))
-    throw InputError("training diverged: loss is " + std::to_string(loss) + " at step " + std::to_string(step) +
-                     " on worker " + std::to_string(algo_.worker_index()) + " (lower optimizer.lr)");
+  const float loss = softmax_xent(logits, batch_.labels, &dlogits_);  // the caller checks it (health.hpp)
   model_.backward(dlogits_, ctx, on_bucket_, poll_);
   TrainState state{model_, optimizer_, lr, step};
   algo_.finish_step(state);

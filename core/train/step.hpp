@@ -8,7 +8,8 @@
 //          primed with b_0, at step t it is fed b_{t+1} (an empty batch at the last step) and the
 //          neighbour's b_t comes back to be trained
 //   model.forward(batch.x)                      algorithm.poll() between layers
-//   loss = softmax cross-entropy(logits, labels)  a non-finite loss throws InputError
+//   loss = softmax cross-entropy(logits, labels)  returned as is: the trainer's health check
+//                                               (health.hpp) decides, in agreement with every worker
 //   model.backward(dloss)                       algorithm.on_bucket_ready(bucket) as each bucket is final,
 //                                               algorithm.poll() between layers
 //   algorithm.finish_step({model, optimizer, lr, t})   completes communication, applies the update

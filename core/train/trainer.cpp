@@ -5,6 +5,7 @@
 
 #include "core/data/sampler.hpp"
 #include "core/train/evaluator.hpp"
+#include "core/train/health.hpp"
 #include "core/train/progress.hpp"
 #include "core/train/step.hpp"
 
@@ -73,7 +74,9 @@ TrainResult Trainer::run() {
   const bool leader = comms_.world.rank() == 0;
   Progress progress(leader, total, per_epoch, opt_.batch * workers);
   Evaluator evaluator(comms_.workers, learner_.model, data_.test, opt_.eval_replicas);
-  pending_.reserve(std::size_t(std::min<std::int64_t>(evals > 0 ? per_epoch / evals + 1 : total, total)) + 1);
+  const std::int64_t eval_gap = evals > 0 ? per_epoch / evals + 1 : total;
+  pending_.reserve(std::size_t(std::min<std::int64_t>({eval_gap, total, std::int64_t(kStepsPerWrite)})) + 1);
+  HealthMonitor health(opt_.max_loss, opt_.health_every, comms_.workers);
 
   const ComputeNoise noise(opt_.noise, opt_.seed, algo.worker_index(), workers);
   StepRunner runner(algo, learner_.model, learner_.optimizer, opt_.seed, &noise);
@@ -88,8 +91,10 @@ TrainResult Trainer::run() {
     const double dt = now_s() - t0;
     pending_.push_back(step_record(step, loss, dt, c, algo.stats()));
     progress.step(step, loss, now_s() - t_start, opt_.log_every);
+    health.on_step(step, loss);
 
     const bool last = step + 1 == total;
+    std::string stop;
     if (eval_due(step + 1)) {
       if (last) algo.finish();  // drain in-flight exchanges so replicas are final
       flush_steps();
@@ -102,6 +107,19 @@ TrainResult Trainer::run() {
       if (leader && sink_) sink_->on_eval(e);
       result.last_eval = e;
       eval_s += now_s() - t_eval;
+      stop = health.agree(step + 1, &e);
+    } else {
+      if (health.due(step + 1)) stop = health.agree(step + 1, nullptr);
+      if (stop.empty() && pending_.size() >= kStepsPerWrite) flush_steps();
+    }
+    if (!stop.empty()) {  // every worker, at the same step
+      if (!last) algo.finish();
+      flush_steps();
+      if (leader && sink_) sink_->on_stop(stop);
+      result.stopped = stop;
+      result.steps = step + 1;
+      result.wall_s = now_s() - t_start;
+      return result;
     }
   }
   result.steps = total;

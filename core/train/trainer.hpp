@@ -3,8 +3,10 @@
 //   each step: StepRunner::run (step.hpp: sample + shuffle, forward, loss, backward with buckets
 //              announced to the algorithm, finish_step), then the step's record
 //   every eval: replica / averaged-model accuracy and consensus distance
+//   every eval and every train.health_every steps: the workers agree on divergence (health.hpp)
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "algorithms/algorithm.hpp"
 #include "core/comm/comm_meter.hpp"
@@ -21,6 +23,7 @@ struct TrainResult {
   double wall_s = 0;
   double images_per_s = 0;  // global throughput over the whole run
   std::int64_t steps = 0;
+  std::string stopped;      // why training stopped early (divergence, health.hpp); empty if it ran to the end
 };
 
 // Who talks: world spans all ranks; workers spans the training ranks (== world without servers).
@@ -60,6 +63,9 @@ class Trainer {
 
  private:
   void flush_steps();
+  // Steps gathered and written at most this far apart, whatever the evaluation interval: memory for
+  // step records stays bounded, however many steps a run has.
+  static constexpr std::size_t kStepsPerWrite = 4096;
   TrainOptions opt_;
   TrainComms comms_;
   TrainData data_;

@@ -1,16 +1,19 @@
 // The HDF5 run log, read back through the HDF5 C API, and the output-path check.
 #include <gtest/gtest.h>
 #include <hdf5.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdint>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include "core/log/hdf5_run_log.hpp"
+#include "core/log/output_claim.hpp"
 #include "core/train/run_sink_factory.hpp"
 #include "core/util/error.hpp"
 
@@ -135,6 +138,29 @@ class Reader {
   hid_t file_;
 };
 
+// What h5dump (hdf5-tools), another process with HDF5's default file locking as a user's reader
+// has, prints for the root attribute `finished` and the dataset `dataset` of path; "" if h5dump is
+// missing. (A forked child would share this process's open HDF5 file, so it must be another program.)
+std::string dump_in_other_process(const std::string& path, const std::string& dataset) {
+  if (::access("/usr/bin/h5dump", X_OK) != 0) return "";
+  const std::string cmd = "/usr/bin/h5dump -a /finished -d " + dataset + " '" + path + "' 2>&1";
+  std::string out;
+  if (FILE* p = ::popen(cmd.c_str(), "r")) {
+    char buf[4096];
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+    ::pclose(p);
+  }
+  return out;
+}
+
+// The names in a directory (hidden ones included).
+std::vector<std::string> listing(const fs::path& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 TEST_F(LogHdf5, WritesAttributesStepsAndEvaluations) {
   const std::string path = file("run.h5");
   const int w = 3;
@@ -144,11 +170,12 @@ TEST_F(LogHdf5, WritesAttributesStepsAndEvaluations) {
     log.on_eval(eval(4, 0.5));
     log.on_steps(steps(4, 2, w), w);
     log.on_eval(eval(6, 0.6));
-    {
-      Reader mid(path);  // flushed at each evaluation; not finished yet
-      ASSERT_TRUE(mid.ok());
-      EXPECT_EQ(mid.attr_int("finished"), 0);
-      EXPECT_FALSE(mid.has_attr("wall_s"));
+    // Another process reads the live log (flushed at each write; not finished yet).
+    const std::string live = dump_in_other_process(path, "/eval/step");
+    if (!live.empty()) {
+      EXPECT_NE(live.find("(0): 0\n"), std::string::npos) << "finished must be 0:\n" << live;
+      EXPECT_NE(live.find("(0): 4, 6\n"), std::string::npos) << "both evaluations must be there:\n" << live;
+      EXPECT_EQ(live.find("rror"), std::string::npos) << live;
     }
     log.on_finish(12.5);
   }
@@ -251,8 +278,102 @@ TEST_F(LogHdf5, KilledWriterLeavesReadableFileUpToLastEvaluation) {
 
 TEST_F(LogHdf5, NoEvaluationMeansNoFile) {
   const std::string path = file("setup_failed.h5");
-  { Hdf5RunLog log(path, info(2)); }
-  EXPECT_FALSE(fs::exists(path));
+  {
+    Hdf5RunLog log(path, info(2));
+    log.on_steps(steps(0, 3, 2), 2);  // steps alone do not publish the log
+    EXPECT_FALSE(fs::exists(path));
+    EXPECT_TRUE(fs::exists(OutputClaim::staging_for(path)));
+  }
+  EXPECT_EQ(listing(dir_), std::vector<std::string>{}) << "the staging file must be removed too";
+}
+
+TEST_F(LogHdf5, TheFirstEvaluationPublishesTheLog) {
+  const std::string path = file("run.h5");
+  Hdf5RunLog log(path, info(1));
+  EXPECT_EQ(listing(dir_), std::vector<std::string>{".run.h5.part"});
+  log.on_steps(steps(0, 2, 1), 1);
+  log.on_eval(eval(2, 0.1));
+  EXPECT_EQ(listing(dir_), std::vector<std::string>{"run.h5"});
+  EXPECT_TRUE(log.published());
+}
+
+TEST_F(LogHdf5, ASecondRunOnTheSamePathIsRefusedAndTheFirstLogStaysIntact) {
+  const std::string path = file("run.h5");
+  {
+    Hdf5RunLog first(path, info(2));
+    // While the first run sets up (staging, not yet published) ...
+    try {
+      Hdf5RunLog second(path, info(2));
+      FAIL() << "a second writer was allowed while the first sets up";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("another gg_train run is setting up"), std::string::npos) << e.what();
+    }
+    first.on_steps(steps(0, 3, 2), 2);
+    first.on_eval(eval(3, 0.4));
+    // ... and once its log is published.
+    try {
+      Hdf5RunLog second(path, info(2));
+      FAIL() << "a second writer was allowed on a live log";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("output.path: " + path + ": a running gg_train writes it"),
+                std::string::npos)
+          << e.what();
+    }
+    EXPECT_THROW(check_output_writable(path), InputError);
+    first.on_steps(steps(3, 2, 2), 2);
+    first.on_eval(eval(5, 0.5));
+    first.on_finish(1.0);
+  }
+  Reader r(path);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.attr_int("finished"), 1);
+  EXPECT_EQ(r.shape("/steps/loss"), (std::vector<hsize_t>{5, 2}));
+  EXPECT_EQ(r.read<std::int64_t>("/eval/step", H5T_NATIVE_INT64), (std::vector<std::int64_t>{3, 5}));
+  EXPECT_EQ(listing(dir_), std::vector<std::string>{"run.h5"});
+}
+
+TEST_F(LogHdf5, AnOlderLogSurvivesARunThatFailsBeforeItsFirstEvaluation) {
+  const std::string path = file("run.h5");
+  {
+    Hdf5RunLog old(path, info(1));
+    old.on_steps(steps(0, 4, 1), 1);
+    old.on_eval(eval(4, 0.7));
+    old.on_finish(2.0);
+  }
+  check_output_writable(path);  // a finished log may be replaced
+  {
+    Hdf5RunLog failed(path, info(3));
+    failed.on_steps(steps(0, 1, 3), 3);
+  }  // destroyed before any evaluation
+  EXPECT_EQ(listing(dir_), std::vector<std::string>{"run.h5"});
+  {
+    Reader r(path);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r.attr_int("workers"), 1);
+    EXPECT_EQ(r.read<double>("/eval/rank0/top1", H5T_NATIVE_DOUBLE), (std::vector<double>{0.7}));
+  }
+  {
+    Hdf5RunLog replacing(path, info(3));
+    replacing.on_steps(steps(0, 1, 3), 3);
+    replacing.on_eval(eval(1, 0.2));  // now the new log replaces the old one
+  }
+  Reader r(path);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.attr_int("workers"), 3);
+  EXPECT_EQ(r.attr_int("finished"), 0);
+}
+
+TEST_F(LogHdf5, OutputCheckRejectsSpecialFiles) {
+  const std::string fifo = file("fifo.h5");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  try {
+    check_output_writable(fifo);
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("is a FIFO (named pipe), not a regular file"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(Hdf5RunLog(fifo, info(1)), InputError);
+  EXPECT_THROW(check_output_writable("/dev/null"), InputError);
 }
 
 TEST_F(LogHdf5, RejectsMismatchedWorkerCount) {
@@ -261,7 +382,8 @@ TEST_F(LogHdf5, RejectsMismatchedWorkerCount) {
 }
 
 TEST_F(LogHdf5, CreateFailureNamesThePath) {
-  const std::string path = file("missing_dir/run.h5");
+  std::ofstream(file("plain")) << "x";  // a file where a folder would have to be
+  const std::string path = file("plain/sub/run.h5");
   try {
     Hdf5RunLog log(path, info(1));
     FAIL() << "expected an exception";
@@ -270,11 +392,31 @@ TEST_F(LogHdf5, CreateFailureNamesThePath) {
   }
 }
 
-TEST_F(LogHdf5, OutputCheckCreatesParentsAndLeavesNothing) {
+TEST_F(LogHdf5, OutputCheckCreatesNothing) {
   const std::string path = file("a/b/run.h5");
   check_output_writable(path);
-  EXPECT_TRUE(fs::is_directory(dir_ / "a/b"));
-  EXPECT_TRUE(fs::is_empty(dir_ / "a/b"));
+  EXPECT_EQ(listing(dir_), std::vector<std::string>{});
+  try {
+    check_output_writable(file(std::string(300, 'n') + "/run.h5"));
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("is 300 bytes long; this file system allows"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(LogHdf5, TheClaimMakesMissingFoldersAndRemovesThemUnpublished) {
+  const std::string path = file("a/b/run.h5");
+  {
+    Hdf5RunLog log(path, info(1));
+    EXPECT_TRUE(fs::exists(dir_ / "a/b/.run.h5.part"));
+  }
+  EXPECT_EQ(listing(dir_), std::vector<std::string>{});
+  {
+    Hdf5RunLog log(path, info(1));
+    log.on_steps(steps(0, 1, 1), 1);
+    log.on_eval(eval(1, 0.5));
+  }
+  EXPECT_TRUE(fs::exists(path));
 }
 
 TEST_F(LogHdf5, OutputCheckRejectsDirectory) {
