@@ -182,7 +182,8 @@ class SummaryMarksFailures(unittest.TestCase):
         self.status("queued", "submitted", job="7")
         r = self.summarize()
         self.assertEqual(r.returncode, 0, r.stderr)
-        rows = {l.split()[0]: l.split()[-1] for l in r.stdout.splitlines()[2:] if l.strip() and ":" not in l}
+        table = r.stdout.split("\n\n")[0].splitlines()[2:]  # the rows end at the first empty line (notes follow)
+        rows = {l.split()[0]: l.split()[-1] for l in table}
         self.assertEqual(rows, {"good": "finished", "broken": "FAILED", "failed_only": "FAILED", "queued": "SUBMITTED"})
         self.assertIn("st/broken: job 6 failed (exit code 2)", r.stdout)
         self.assertIn("st/queued: submitted, no end recorded yet (job 7)", r.stdout)
