@@ -14,6 +14,7 @@
 #include "algorithms/algo_util.hpp"
 #include "algorithms/iallreduce.hpp"
 #include "algorithms/spec.hpp"
+#include "core/util/error.hpp"
 
 namespace gg {
 
@@ -63,6 +64,18 @@ class AllreduceSgd final : public Algorithm {
       for (float& x : g) x *= inv;
     }
     st.optimizer.step(model_.params(), g, st.lr);
+  }
+
+  // Nothing crosses a step boundary: finish_step waits for every bucket. The bucket count is recorded
+  // so that a checkpoint of another layout is refused.
+  void save_state(std::int64_t, StateWriter& out) override {
+    if (in_flight_ != 0) throw std::logic_error("allreduce: save_state with allreduces in flight");
+    out.put_int("allreduce.buckets", std::int64_t(buckets_.size()));
+  }
+  void load_state(StateReader& in) override {
+    if (in.get_int("allreduce.buckets") != std::int64_t(buckets_.size()))
+      throw InputError(in.source() + ": record 'allreduce.buckets': the checkpoint has another gradient bucket "
+                       "layout (train.bucket_kb or the model differ)");
   }
 
  private:
