@@ -1,6 +1,6 @@
 // gg_train: trains one configured run, on one process or under mpirun/smpirun.
 //
-//   gg_train [--config run.json] [--set key.path=value ...] [--quiet]
+//   gg_train [--config run.json] [--set key.path=value ...] [--quiet] [--resume]
 //   gg_train --describe      every registry (algorithms with options and defaults, models, ...) as JSON
 //   gg_train --version       git revision, build type, backends
 //
@@ -10,7 +10,11 @@
 //   phase 1: config, the data's shape (file headers only), the model
 //   phase 2: optimizer, algorithm, then the data itself: a rank stores only what its role needs (its
 //            fixed partition with data.partition "fixed"; the test samples its evaluations use; a
-//            parameter server nothing), which keeps 128 simulated ranks in one SMPI process small.
+//            parameter server nothing), which keeps 128 simulated ranks in one SMPI process small;
+//            then the checkpoints (--resume: this rank's state read back) and the run log.
+// Exit codes: 0 done; 2 bad input (every rank); 3 error during training (the job is aborted);
+// kStoppedExitCode (75) stopped by SIGTERM / SIGINT at a step boundary, checkpoint written and log
+// flushed: continue with --resume (core/util/stop_signal.hpp, core/train/run_control.hpp).
 #include <omp.h>
 
 #include <cblas.h>
@@ -30,10 +34,13 @@
 #include "core/data/sampler.hpp"
 #include "core/model/model_builder.hpp"
 #include "core/optim/optimizer_config.hpp"
+#include "core/train/checkpoint_plan.hpp"
 #include "core/train/evaluator.hpp"
 #include "core/train/run_sink_factory.hpp"
 #include "core/train/trainer.hpp"
 #include "core/util/error.hpp"
+#include "core/util/stop_signal.hpp"
+#include "core/log/hdf5_run_log.hpp"
 #include "experiments/cli_args.hpp"
 
 namespace {
@@ -52,6 +59,7 @@ struct Run {
   std::unique_ptr<Communicator> workers;
   std::unique_ptr<Algorithm> algorithm;
   nlohmann::json spec;  // the algorithm's spec, as --describe prints it
+  CheckpointSetup checkpoints;
   std::unique_ptr<RunSink> sink;
 };
 
@@ -109,7 +117,7 @@ DataKeep data_to_keep(const Run& run) {
   return keep;
 }
 
-void phase2(Run& run, Communicator& world) {
+void phase2(Run& run, const Args& args, Communicator& world) {
   JsonReader root = run.cfg.reader();
   auto opt_cfg = root.object("optimizer");
   run.opt = read_optimizer_config(opt_cfg, run.cfg.train.epochs);
@@ -132,8 +140,35 @@ void phase2(Run& run, Communicator& world) {
   }
   // Training ranks get their own communicator for evaluation and step gathering.
   run.workers = world.split(run.algorithm->trains() ? 0 : 1);
-  if (world.rank() == 0 && !run.cfg.output.empty())
-    run.sink = open_run_sink(run.cfg, run.spec, world, *run.model, run.algorithm->num_workers());
+  const int workers = run.algorithm->num_workers();
+  run.checkpoints = plan_checkpoints(run.cfg, run.algorithm->name(), workers, world, args.resume);
+  if (world.rank() != 0 || run.cfg.output.empty() || run.checkpoints.already_finished) return;
+  run.sink = args.resume ? open_resumed_run_sink(run.cfg, run.spec, world, *run.model, workers, run.checkpoints.resume_step)
+                         : open_run_sink(run.cfg, run.spec, world, *run.model, workers);
+}
+
+// --resume of a run whose final checkpoint was committed: nothing to train. Marks the log finished if
+// the run was killed before it could (rank 0), and says so.
+void report_finished(const Run& run, Communicator& world) {
+  if (world.rank() != 0) return;
+  const CheckpointManifest& m = *run.checkpoints.already_finished;
+  const CheckpointStore& store = run.checkpoints.plan->store;
+  const std::vector<std::byte> state = store.read(m);
+  StateReader in(state, store.rank_file(m.step));
+  in.get_int("trainer.steps_done");
+  const bool marked = Hdf5RunLog::mark_finished(run.cfg.output, in.get_double("trainer.elapsed_s"));
+  std::printf("gg_train: run '%s' already finished all %lld steps (final checkpoint in %s)%s; nothing to resume\n",
+              run.cfg.name.c_str(), (long long)m.step, store.dir().c_str(), marked ? ", log marked finished" : "");
+}
+
+// One line, on rank 0, for a run stopped by a signal at a boundary.
+void report_stopped(const Run& run, const TrainResult& result) {
+  const std::string how = run.checkpoints.plan
+                              ? "checkpoint " + run.checkpoints.plan->store.step_dir(result.steps) +
+                                    " written, log flushed; continue with --resume"
+                              : std::string("no checkpoint (output.path is empty)");
+  std::fprintf(stderr, "gg_train: stopped by %s after step %lld of %lld: %s (exit %d)\n", signal_name(result.stopped_by),
+               (long long)result.steps, (long long)result.total_steps, how.c_str(), kStoppedExitCode);
 }
 
 void print_header(const Run& run, Communicator& world) {
@@ -168,21 +203,31 @@ int main(int argc, char** argv) {
   }
   if (error.empty()) error = capture([&] { phase1(run, args, world); });
   if (any_failed(world, error)) return 2;
-  error = capture([&] { phase2(run, world); });
+  error = capture([&] { phase2(run, args, world); });
   if (any_failed(world, error)) return 2;
+  if (run.checkpoints.already_finished) {
+    error = capture([&] { report_finished(run, world); });
+    return any_failed(world, error) ? 2 : 0;
+  }
 
   const bool leader = world.rank() == 0;
   if (leader && !args.quiet) print_header(run, world);
   TrainResult result;
   error = capture([&] {
+    if (run.cfg.train.stop_check_every > 0) install_stop_signals();  // the workers agree on them
     Trainer trainer(run.cfg.train, TrainComms{world, *run.workers},
                     TrainData{run.data.train, run.data.test, run.data.partition},
-                    Learner{*run.model, *run.sgd, *run.algorithm, run.opt.lr}, run.sink.get());
+                    Learner{*run.model, *run.sgd, *run.algorithm, run.opt.lr}, run.sink.get(),
+                    run.checkpoints.plan.get());
     result = trainer.run();
   });
   if (!error.empty()) {
     std::fprintf(stderr, "gg_train: rank %d: error during training: %s\n", world.rank(), error.c_str());
     world.abort(3);
+  }
+  if (result.stopped_by != 0) {
+    if (leader) report_stopped(run, result);
+    return kStoppedExitCode;
   }
   if (leader) {
     const auto& e = result.last_eval;

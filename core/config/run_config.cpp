@@ -107,10 +107,16 @@ RunConfig parse_run_config(const json& doc) {
   t.log_every = int(tr.get_int("log_every", 100, 1));
   t.bucket_kb = std::size_t(tr.get_int("bucket_kb", 1024, 1, 1 << 22));
   t.eval_replicas = tr.get_bool("eval_replicas", true);
+  t.checkpoint_every = tr.get_int("checkpoint_every", 0, 0);
+  t.checkpoint_minutes = tr.get_double("checkpoint_minutes", 0, 0);
+  t.stop_check_every = int(tr.get_int("stop_check_every", 10, 0, 1 << 30));
   tr.finish();
   auto out = root.object("output");
   rc.output = out.get_string("path", "");
   out.finish();
+  if ((t.checkpoint_every > 0 || t.checkpoint_minutes > 0) && rc.output.empty())
+    throw InputError(std::string("config: 'train.") + (t.checkpoint_every > 0 ? "checkpoint_every" : "checkpoint_minutes") +
+                     "' needs 'output.path' (checkpoints are written next to the run log)");
   auto comm = root.object("comm");
   rc.ring_iallreduce = comm.get_string("iallreduce", "mpi", {"mpi", "ring"}) == "ring";
   comm.finish();

@@ -11,7 +11,9 @@
 //                 "schedule": {"kind": "step", "step_epochs": 4, "gamma": 0.3}},
 //   "algorithm": {"name": "allreduce"},
 //   "train": {"epochs": 10, "batch": 64, "seed": 1, "threads": 1, "evals_per_epoch": 1,
-//             "max_steps": 0, "log_every": 100, "bucket_kb": 1024, "eval_replicas": true},
+//             "max_steps": 0, "log_every": 100, "bucket_kb": 1024, "eval_replicas": true,
+//             "checkpoint_every": 0, "checkpoint_minutes": 0, "stop_check_every": 10},
+//                                            // checkpoints and signals: core/train/run_control.hpp
 //   "output": {"path": "results/quick/allreduce.h5"},
 //   "comm": {"iallreduce": "mpi"}            // "ring": the engine's own nonblocking allreduce on
 //                                            // point-to-point messages (for SMPI, whose
@@ -38,6 +40,12 @@ struct TrainOptions {
   int log_every = 100;       // steps between progress lines
   std::size_t bucket_kb = 1024;
   bool eval_replicas = true;  // every replica evaluates the full test set (min/max over replicas)
+  // Checkpoints next to the log (core/train/checkpoint_store.hpp; 0 = off) and the workers' agreement on
+  // signals and time-based checkpoints every stop_check_every steps (0 = none: signals end the run
+  // without a checkpoint). Semantics: core/train/run_control.hpp.
+  std::int64_t checkpoint_every = 0;  // steps
+  double checkpoint_minutes = 0;      // wall-clock minutes
+  int stop_check_every = 10;          // steps
 };
 
 struct RunConfig {

@@ -59,8 +59,10 @@ void check_output_writable(const std::string& path) {
     bad_output(path, std::string("existing file is not writable (") + std::strerror(errno) + ")");
 }
 
-std::unique_ptr<RunSink> open_run_sink(const RunConfig& cfg, const nlohmann::json& algorithm_spec,
-                                       Communicator& world, const Model& model, int workers) {
+namespace {
+
+RunLogInfo run_log_info(const RunConfig& cfg, const nlohmann::json& algorithm_spec, Communicator& world,
+                        const Model& model, int workers) {
   RunLogInfo info;
   info.config_json = cfg.effective->dump(2);
   info.algorithm_spec = algorithm_spec.dump();
@@ -69,6 +71,25 @@ std::unique_ptr<RunSink> open_run_sink(const RunConfig& cfg, const nlohmann::jso
   info.workers = workers;
   info.ranks = world.size();
   info.num_params = std::int64_t(model.num_params());
+  return info;
+}
+
+}  // namespace
+
+std::unique_ptr<RunSink> open_resumed_run_sink(const RunConfig& cfg, const nlohmann::json& algorithm_spec,
+                                               Communicator& world, const Model& model, int workers,
+                                               std::int64_t steps_done) {
+  const RunLogInfo info = run_log_info(cfg, algorithm_spec, world, model, workers);
+  try {
+    return std::make_unique<Hdf5RunLog>(cfg.output, info, steps_done);
+  } catch (const std::runtime_error& e) {
+    throw InputError(std::string("output.path: ") + e.what());
+  }
+}
+
+std::unique_ptr<RunSink> open_run_sink(const RunConfig& cfg, const nlohmann::json& algorithm_spec,
+                                       Communicator& world, const Model& model, int workers) {
+  const RunLogInfo info = run_log_info(cfg, algorithm_spec, world, model, workers);
   try {
     return std::make_unique<Hdf5RunLog>(cfg.output, info);
   } catch (const std::runtime_error& e) {  // creating the file is the user's environment, not a bug

@@ -20,5 +20,10 @@ void check_output_writable(const std::string& path);
 // every block has been read, so that cfg.effective is complete.
 std::unique_ptr<RunSink> open_run_sink(const RunConfig& cfg, const nlohmann::json& algorithm_spec,
                                        Communicator& world, const Model& model, int workers);
+// The same for a run resumed from its checkpoint after steps_done steps: opens its existing log and
+// cuts it back to that boundary (Hdf5RunLog's resuming constructor). Throws InputError naming the path.
+std::unique_ptr<RunSink> open_resumed_run_sink(const RunConfig& cfg, const nlohmann::json& algorithm_spec,
+                                               Communicator& world, const Model& model, int workers,
+                                               std::int64_t steps_done);
 
 }  // namespace gg

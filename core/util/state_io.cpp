@@ -1,6 +1,8 @@
 #include "core/util/state_io.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <stdexcept>
 #include <limits>
 
 #include "core/util/error.hpp"
@@ -65,6 +67,8 @@ void StateWriter::put_bytes(std::string_view name, std::span<const std::byte> v)
   header(name, kBytes, v.size());
   raw(v.data(), v.size());
 }
+
+void StateWriter::append(const StateWriter& other) { buf_.insert(buf_.end(), other.buf_.begin(), other.buf_.end()); }
 
 StateReader::StateReader(std::span<const std::byte> data, std::string source)
     : data_(data), source_(std::move(source)) {}

@@ -25,6 +25,7 @@ class StateWriter {
   void put_floats(std::string_view name, std::span<const float> v);
   void put_ints(std::string_view name, std::span<const std::int64_t> v);
   void put_bytes(std::string_view name, std::span<const std::byte> v);
+  void append(const StateWriter& other);  // other's records after this one's
   std::span<const std::byte> bytes() const { return buf_; }
 
  private:
