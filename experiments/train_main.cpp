@@ -186,6 +186,9 @@ void print_header(const Run& run, Communicator& world) {
               run.model->buckets().size());
   std::printf("  train %d epochs, batch %d per worker, lr %.4g, %d thread(s) per rank, seed %llu\n", t.epochs,
               t.batch, run.opt.lr.base_lr, t.threads, (unsigned long long)t.seed);
+  if (run.checkpoints.resume_step >= 0)
+    std::printf("  resume from the checkpoint after step %lld in %s\n", (long long)run.checkpoints.resume_step,
+                run.checkpoints.plan->store.dir().c_str());
   std::fflush(stdout);
 }
 
@@ -205,6 +208,7 @@ int main(int argc, char** argv) {
   if (any_failed(world, error)) return 2;
   error = capture([&] { phase2(run, args, world); });
   if (any_failed(world, error)) return 2;
+  clear_stale_checkpoints(run.checkpoints, world);
   if (run.checkpoints.already_finished) {
     error = capture([&] { report_finished(run, world); });
     return any_failed(world, error) ? 2 : 0;

@@ -9,6 +9,11 @@ std::vector<std::string> resumable_config_changes() {
   return {"train.log_every", "train.checkpoint_every", "train.checkpoint_minutes", "train.stop_check_every"};
 }
 
+void clear_stale_checkpoints(const CheckpointSetup& setup, const Communicator& world) {
+  if (setup.plan && !setup.plan->resume && !setup.already_finished && world.rank() == 0)
+    CheckpointStore::clear(setup.plan->store.dir());
+}
+
 CheckpointSetup plan_checkpoints(const RunConfig& cfg, const std::string& algorithm, int workers,
                                  Communicator& world, bool resume) {
   CheckpointSetup setup;
@@ -26,11 +31,14 @@ CheckpointSetup plan_checkpoints(const RunConfig& cfg, const std::string& algori
   plan.manifest.config = *cfg.effective;
   plan.manifest.git_revision = build_info().git_revision;
   plan.final_checkpoint = t.checkpoint_every > 0 || t.checkpoint_minutes > 0 || resume;
-  if (!resume) {
-    if (world.rank() == 0) CheckpointStore::clear(dir);
+  const std::optional<CheckpointManifest> m = plan.store.latest();
+  if (!resume) {  // a finished run's checkpoints are cleared when this run starts (clear_stale)
+    if (m && !m->final)
+      throw InputError("output.path: " + dir + " holds the checkpoint of an unfinished run (after step " +
+                       std::to_string(m->step) + "): continue it with --resume (unless it is still running), or "
+                       "remove that folder to start over");
     return setup;
   }
-  const std::optional<CheckpointManifest> m = plan.store.latest();
   if (!m) throw InputError("--resume: no checkpoint in " + dir + " (no LATEST: the run wrote none; start it without --resume)");
   const std::string latest = dir + "/LATEST";
   if (m->ranks != world.size() || m->workers != workers)

@@ -31,10 +31,14 @@ struct CheckpointSetup {
 std::vector<std::string> resumable_config_changes();
 
 // Plans the checkpoints of a run with this config (cfg.effective complete), algorithm and rank layout.
-// Without resume: rank 0 clears stale checkpoints of an earlier run at the same output.path. With
-// resume: reads LATEST, checks it against this job (ranks, workers, algorithm, config up to
-// resumable_config_changes()) and reads this rank's file. Throws InputError naming the file or key.
+// Without resume: refuses to start over a checkpoint of an unfinished run at the same output.path (the
+// user continues it with --resume or removes it). With resume: reads LATEST, checks it against this job
+// (ranks, workers, algorithm, config up to resumable_config_changes()) and reads this rank's file.
+// Writes nothing. Throws InputError naming the file or key.
 CheckpointSetup plan_checkpoints(const RunConfig& cfg, const std::string& algorithm, int workers,
                                  Communicator& world, bool resume);
+// A fresh run, once every rank has agreed to start: rank 0 removes the checkpoints of the finished run
+// that last wrote to this output.path (they describe a log this run replaces).
+void clear_stale_checkpoints(const CheckpointSetup& setup, const Communicator& world);
 
 }  // namespace gg

@@ -14,7 +14,7 @@ synthetic 8x8 data, 2 x 256 steps, momentum, a step learning-rate schedule, four
      (the ranks are frozen with SIGSTOP before the fault and thawed after it, so the run cannot slip
      past the end while the fault is delivered);
   3. the interrupted job continued with --resume, to the end.
-(A --resume with another train.batch in between must be refused, naming the key.)
+(In between, starting it over without --resume and --resume with another train.batch must be refused.)
 Then the resumed run must equal the uninterrupted one BITWISE: every rank's final checkpoint (model
 parameters and batch-norm statistics, momentum, sampler, and the algorithm's own state: server shards,
 exchange buffers) and every per-step and per-evaluation value of the log that is not a timing; the
@@ -263,13 +263,14 @@ def main():
         check(rc != 0, f"kill -9: exit status {rc}")
     t_fault = time.time() - t0
 
-    # --resume with another config is refused (one line naming the key, status 2), touching nothing
-    proc = launcher.start(a.np, base + every + ["--set", "train.batch=8", "--resume"])
-    rc, err = finish(proc, "resume with another batch")
-    errors = [l for l in err.splitlines() if "error:" in l]
-    check(rc != 0 and len(errors) == 1 and "'train.batch' (16 in the checkpoint, 8 now)" in errors[0],
-          f"--resume with train.batch changed: status {rc}, errors {errors}")
-    check(checkpoint.load(ckpt_dir).manifest == manifest, "a refused --resume changed the checkpoint")
+    # Refused, with one line naming the reason (status 2), touching nothing: starting the interrupted run
+    # over without --resume, and --resume with another config
+    for extra, needle in (([], "holds the checkpoint of an unfinished run"),
+                          (["--set", "train.batch=8", "--resume"], "'train.batch' (16 in the checkpoint, 8 now)")):
+        rc, err = finish(launcher.start(a.np, base + every + extra), "refused run")
+        errors = [l for l in err.splitlines() if "error:" in l]
+        check(rc != 0 and len(errors) == 1 and needle in errors[0], f"{extra}: status {rc}, errors {errors}")
+        check(checkpoint.load(ckpt_dir).manifest == manifest, f"a refused run ({extra}) changed the checkpoint")
 
     t0 = time.time()
     run_to_end(launcher, a.np, base + every + ["--resume"], "resumed run")
