@@ -1,8 +1,9 @@
 #include "core/train/run_control.hpp"
 
+#include <array>
 #include <chrono>
 #include <csignal>
-#include <vector>
+#include <span>
 
 #include "core/util/stop_signal.hpp"
 
@@ -30,9 +31,9 @@ BoundaryDecision RunControl::at(std::int64_t done) {
   const int sig = stop_signal();
   const bool minutes_due = can_checkpoint_ && opt_.checkpoint_minutes > 0 && workers_.rank() == 0 &&
                            minutes_since_checkpoint() >= opt_.checkpoint_minutes;
-  std::vector<double> v{sig == SIGTERM ? 1.0 : 0.0, sig == SIGINT ? 1.0 : 0.0, minutes_due ? 1.0 : 0.0};
+  std::array<double, 3> v{sig == SIGTERM ? 1.0 : 0.0, sig == SIGINT ? 1.0 : 0.0, minutes_due ? 1.0 : 0.0};
   const double t0 = workers_.wtime();
-  workers_.allreduce_sum(v);
+  workers_.allreduce_sum(std::span<double>(v));  // nothing allocated on the step path
   d.agreement_s = workers_.wtime() - t0;
   if (v[0] > 0 || v[1] > 0) {
     d.stop = true;
