@@ -118,6 +118,8 @@ class AdPsgd final : public Algorithm {
   const StepStats& stats() const override { return stats_; }
   void begin_step(std::int64_t step) override {
     stats_ = {};
+    stats_.bytes_sent = carried_bytes_;  // replies a checkpoint sent early belong to this step
+    carried_bytes_ = 0;
     step_ = step;
   }
 
@@ -160,8 +162,14 @@ class AdPsgd final : public Algorithm {
   // Async: the exchange posted at the last step is completed (a passive runs its whole chain) and saved
   // unapplied -- the value y it yields and the snapshot s it was computed from -- with the ledger.
   void save_state(std::int64_t, StateWriter& out) override {
-    if (pending_) complete_transport();
+    if (pending_) {  // a passive may send replies here: counted with the next step, as without a checkpoint
+      const std::uint64_t before = stats_.bytes_sent;
+      complete_transport();
+      carried_bytes_ += stats_.bytes_sent - before;
+      stats_.bytes_sent = before;
+    }
     out.put_int("adpsgd.pending", pending_ ? 1 : 0);
+    out.put_int("adpsgd.carried_bytes", std::int64_t(carried_bytes_));
     out.put_int("adpsgd.pending_step", pending_step_);
     const std::int64_t ledger[3] = {as_active_, as_passive_, std::int64_t(digest_)};
     out.put_ints("adpsgd.ledger", ledger);
@@ -179,6 +187,7 @@ class AdPsgd final : public Algorithm {
 
   void load_state(StateReader& in) override {
     pending_ = in.get_int("adpsgd.pending") != 0;
+    carried_bytes_ = std::uint64_t(in.get_int("adpsgd.carried_bytes"));
     pending_step_ = in.get_int("adpsgd.pending_step");
     std::int64_t ledger[3] = {};
     in.get_ints("adpsgd.ledger", ledger);
@@ -334,6 +343,7 @@ class AdPsgd final : public Algorithm {
   std::size_t done_ = 0, posted_ = 0;  // choosers answered; receives posted
   std::int64_t as_active_ = 0, as_passive_ = 0;  // averages applied, in either role
   std::uint64_t digest_ = 0;      // adpsgd_digest over them, in the order applied
+  std::uint64_t carried_bytes_ = 0;  // sent while a checkpoint completed the exchange: the next step's
   StepStats stats_;
 };
 
