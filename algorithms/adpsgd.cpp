@@ -49,6 +49,7 @@
 
 #include "algorithms/algo_util.hpp"
 #include "algorithms/spec.hpp"
+#include "core/util/error.hpp"
 #include "core/util/rng.hpp"
 
 namespace gg {
@@ -117,6 +118,8 @@ class AdPsgd final : public Algorithm {
   const StepStats& stats() const override { return stats_; }
   void begin_step(std::int64_t step) override {
     stats_ = {};
+    stats_.bytes_sent = carried_bytes_;  // replies a checkpoint sent early belong to this step
+    carried_bytes_ = 0;
     step_ = step;
   }
 
@@ -154,6 +157,60 @@ class AdPsgd final : public Algorithm {
 
   void finish() override {
     if (pending_) complete_and_apply();
+  }
+
+  // Async: the exchange posted at the last step is completed (a passive runs its whole chain) and saved
+  // unapplied -- the value y it yields and the snapshot s it was computed from -- with the ledger.
+  void save_state(std::int64_t, StateWriter& out) override {
+    if (pending_) {  // a passive may send replies here: counted with the next step, as without a checkpoint
+      const std::uint64_t before = stats_.bytes_sent;
+      complete_transport();
+      carried_bytes_ += stats_.bytes_sent - before;
+      stats_.bytes_sent = before;
+    }
+    out.put_int("adpsgd.pending", pending_ ? 1 : 0);
+    out.put_int("adpsgd.carried_bytes", std::int64_t(carried_bytes_));
+    out.put_int("adpsgd.pending_step", pending_step_);
+    const std::int64_t ledger[3] = {as_active_, as_passive_, std::int64_t(digest_)};
+    out.put_ints("adpsgd.ledger", ledger);
+    if (!pending_) return;
+    out.put_floats("adpsgd.snapshot", snap_);
+    if (active_) {
+      out.put_int("adpsgd.partner", partner_);
+      out.put_floats("adpsgd.reply", reply_);
+      return;
+    }
+    const std::vector<std::int64_t> choosers(choosers_.begin(), choosers_.end());
+    out.put_ints("adpsgd.choosers", choosers);
+    if (!choosers_.empty()) out.put_floats("adpsgd.chain", buf_[(choosers_.size() - 1) % 2]);
+  }
+
+  void load_state(StateReader& in) override {
+    pending_ = in.get_int("adpsgd.pending") != 0;
+    carried_bytes_ = std::uint64_t(in.get_int("adpsgd.carried_bytes"));
+    pending_step_ = in.get_int("adpsgd.pending_step");
+    std::int64_t ledger[3] = {};
+    in.get_ints("adpsgd.ledger", ledger);
+    as_active_ = ledger[0];
+    as_passive_ = ledger[1];
+    digest_ = std::uint64_t(ledger[2]);
+    if (!pending_) return;
+    if (!async_ || p_ == 1)
+      throw InputError(in.source() + ": record 'adpsgd.pending': an average in flight, but this run is not "
+                       "asynchronous (algorithm.timing or the rank count differ)");
+    in.get_floats("adpsgd.snapshot", snap_);
+    if (active_) {
+      partner_ = int(in.get_int("adpsgd.partner"));
+      in.get_floats("adpsgd.reply", reply_);
+      return;
+    }
+    const std::vector<std::int64_t> choosers = in.get_ints("adpsgd.choosers");
+    if (choosers.size() > std::size_t(num_actives(p_)))
+      throw InputError(in.source() + ": record 'adpsgd.choosers': more choosers than active ranks");
+    choosers_.assign(choosers.begin(), choosers.end());
+    done_ = posted_ = choosers_.size();  // the chain is complete: complete_and_apply only applies it
+    own_ = nullptr;
+    if (!choosers_.empty()) in.get_floats("adpsgd.chain", buf_[(choosers_.size() - 1) % 2]);
   }
 
   // What this rank has applied (adpsgd_ledger): averages as active / as passive, and their digest.
@@ -226,6 +283,17 @@ class AdPsgd final : public Algorithm {
     return true;
   }
 
+  // Completes the pending exchange's messages without applying it (a passive answers every chooser).
+  void complete_transport() {
+    if (active_) {
+      ready(send_, true);
+      ready(recv_, true);
+      return;
+    }
+    advance(true);
+    for (Request& r : sends_) ready(r, true);
+  }
+
   // Completes the pending exchange and applies it: sync x <- y, async x <- x + (y - s).
   void complete_and_apply() {
     std::span<float> x = model_.params();
@@ -279,6 +347,7 @@ class AdPsgd final : public Algorithm {
   std::size_t done_ = 0, posted_ = 0;  // choosers answered; receives posted
   std::int64_t as_active_ = 0, as_passive_ = 0;  // averages applied, in either role
   std::uint64_t digest_ = 0;      // adpsgd_digest over them, in the order applied
+  std::uint64_t carried_bytes_ = 0;  // sent while a checkpoint completed the exchange: the next step's
   StepStats stats_;
 };
 

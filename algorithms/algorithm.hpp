@@ -12,7 +12,9 @@
 //                                     optimizer itself, because some variants average after it)
 // and once at the end finish(). Ranks for which trains() is false (parameter servers) call serve()
 // instead of running the loop; serve() returns when every worker has called finish().
+// Checkpoints: save_state / load_state at step boundaries (below; core/train/checkpoint.hpp).
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +23,7 @@
 #include "core/data/batch.hpp"
 #include "core/model/model.hpp"
 #include "core/optim/sgd.hpp"
+#include "core/util/state_io.hpp"
 
 namespace gg {
 
@@ -65,6 +68,26 @@ class Algorithm {
 
   // Statistics of the last finished step (reset by begin_step).
   virtual const StepStats& stats() const = 0;
+
+  // Checkpoint and resume. Every rank calls save_state at the same step boundary: after finish_step
+  // of step steps_done - 1 and before begin_step(steps_done) (or after finish(), at the end of a run).
+  // It completes the TRANSPORT of every message in flight -- waits for it, which cannot deadlock, as
+  // every rank does so at the same boundary and every send in flight has its receive posted -- but does
+  // not APPLY it, and writes everything later steps read that the trainer does not save itself (the
+  // trainer saves the model's parameters and state, the optimizer's momentum and the sampler):
+  // received-but-unapplied buffers, snapshots of what was sent, flags, push-sum weights, counters.
+  // load_state is called once on a freshly constructed instance, with the same options on the same
+  // ranks, before its first begin_step (on a server: before serve()); it restores that state so that
+  // the run continues exactly as if it had never stopped. Nothing is applied early, so checkpointing
+  // does not change a run's arithmetic. A reader fed another algorithm's state throws InputError.
+  virtual void save_state(std::int64_t steps_done, StateWriter& out) = 0;
+  virtual void load_state(StateReader& in) = 0;
+  // Ranks that serve (trains() false) are checkpointed from inside serve(), when the workers' own
+  // save_state asks them to: serve() then calls this hook with the server's state (the hook writes it
+  // and throws on failure; serve() reports a failure back to the workers, whose save_state throws).
+  // Installed by the trainer before serve(); without a hook a server rejects checkpoint requests.
+  using CheckpointHook = std::function<void(std::int64_t steps_done, const StateWriter& state)>;
+  virtual void set_checkpoint_hook(CheckpointHook hook) {}
 };
 
 }  // namespace gg

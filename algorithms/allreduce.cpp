@@ -32,6 +32,7 @@
 #include "algorithms/algo_util.hpp"
 #include "algorithms/iallreduce.hpp"
 #include "algorithms/spec.hpp"
+#include "core/util/error.hpp"
 
 namespace gg {
 
@@ -89,6 +90,45 @@ class AllreduceSgd final : public Algorithm {
     for (Slot& s : slots_) {  // async: the allreduce of the last step
       wait(s);
       if (s.active) update(s, optimizer_, last_lr_);
+    }
+  }
+
+  // sync: nothing crosses a step boundary (finish_step waits for every bucket). async: the allreduce
+  // posted at the last step is pending; it is completed here (waited for, not applied) and its slot's
+  // sum and flags saved, so that load_state puts it back and the next finish_step applies it exactly as
+  // the uninterrupted run would. The bucket count is recorded so that a checkpoint of another layout is
+  // refused.
+  void save_state(std::int64_t, StateWriter& out) override {
+    for (Slot& s : slots_) wait(s);
+    if (in_flight_ != 0) throw std::logic_error("allreduce: save_state with allreduces in flight");
+    out.put_int("allreduce.buckets", std::int64_t(buckets_.size()));
+    out.put_int("allreduce.stale", stale_ ? 1 : 0);
+    if (!stale_) return;
+    out.put_double("allreduce.last_lr", last_lr_);
+    for (Slot& s : slots_) {
+      out.put_int("allreduce.slot.active", s.active ? 1 : 0);
+      std::vector<std::int64_t> posted(s.posted.begin(), s.posted.end());
+      out.put_ints("allreduce.slot.posted", posted);
+      if (s.active) out.put_floats("allreduce.slot.sum", s.copy);
+    }
+  }
+  void load_state(StateReader& in) override {
+    if (in.get_int("allreduce.buckets") != std::int64_t(buckets_.size()))
+      throw InputError(in.source() + ": record 'allreduce.buckets': the checkpoint has another gradient bucket "
+                       "layout (train.bucket_kb or the model differ)");
+    if ((in.get_int("allreduce.stale") != 0) != stale_)
+      throw InputError(in.source() + ": record 'allreduce.stale': the checkpoint was written with another "
+                       "algorithm.timing");
+    if (!stale_) return;
+    last_lr_ = in.get_double("allreduce.last_lr");
+    for (Slot& s : slots_) {
+      s.active = in.get_int("allreduce.slot.active") != 0;
+      const std::vector<std::int64_t> posted = in.get_ints("allreduce.slot.posted");
+      if (posted.size() != s.posted.size())
+        throw InputError(in.source() + ": record 'allreduce.slot.posted': " + std::to_string(posted.size()) +
+                         " buckets, expected " + std::to_string(s.posted.size()));
+      for (std::size_t i = 0; i < posted.size(); ++i) s.posted[i] = char(posted[i] != 0);
+      if (s.active) in.get_floats("allreduce.slot.sum", s.copy);
     }
   }
 

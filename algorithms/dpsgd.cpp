@@ -136,6 +136,16 @@ class Dpsgd final : public Algorithm {
     in_flight_ = false;
   }
 
+  // Each step's exchange is posted by begin_step and applied by finish_step: none crosses a boundary.
+  void save_state(std::int64_t, StateWriter& out) override {
+    if (in_flight_) throw std::logic_error("dpsgd: save_state inside a step");
+    out.put_int("dpsgd.neighbours", std::int64_t(nbrs_.size()));
+  }
+  void load_state(StateReader& in) override {
+    if (in.get_int("dpsgd.neighbours") != std::int64_t(nbrs_.size()))
+      throw InputError(in.source() + ": record 'dpsgd.neighbours': the checkpoint was written with another topology");
+  }
+
  private:
   Communicator& comm_;
   Model& model_;

@@ -30,6 +30,7 @@
 #include "algorithms/algo_util.hpp"
 #include "algorithms/iallreduce.hpp"
 #include "algorithms/pair_exchange.hpp"
+#include "core/util/error.hpp"
 
 namespace gg {
 
@@ -90,6 +91,16 @@ class GossipPga final : public Algorithm {
   }
 
   void finish() override { gossip_.finish(); }
+  // Between steps only the gossip's exchange can be in flight (global averages are waited for at once).
+  void save_state(std::int64_t steps_done, StateWriter& out) override {
+    out.put_int("pga.period", period_);
+    gossip_.save_state(steps_done, out);
+  }
+  void load_state(StateReader& in) override {
+    if (in.get_int("pga.period") != period_)
+      throw InputError(in.source() + ": record 'pga.period': the checkpoint was written with another period");
+    gossip_.load_state(in);
+  }
 
  private:
   // x <- (1/p) sum over ranks of x, for each array (one allreduce slot each, started together).

@@ -62,6 +62,18 @@ class LocalSgd final : public Algorithm {
     if (p > 1) scale(model_.params(), 1.0f / float(p));
   }
 
+  // Nothing is in flight between steps; the post-local switch and the period's origin are saved.
+  void save_state(std::int64_t, StateWriter& out) override {
+    out.put_int("local_sgd.local", local_ ? 1 : 0);
+    out.put_double("local_sgd.last_lr", last_lr_);
+    out.put_int("local_sgd.switched_at", switched_at_);
+  }
+  void load_state(StateReader& in) override {
+    local_ = in.get_int("local_sgd.local") != 0;
+    last_lr_ = in.get_double("local_sgd.last_lr");
+    switched_at_ = in.get_int("local_sgd.switched_at");
+  }
+
  private:
   void scale(std::span<float> x, float a) {
     for (float& v : x) v *= a;

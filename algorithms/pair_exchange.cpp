@@ -1,6 +1,7 @@
 #include "algorithms/pair_exchange.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
 
 #include "algorithms/algo_util.hpp"
@@ -245,6 +246,50 @@ void PairExchange::finish() {
     std::fill(s.posted.begin(), s.posted.end(), char(0));
   }
   if (shuffle_) shuffle_->finish();
+}
+
+void PairExchange::save_state(std::int64_t, StateWriter& out) {
+  out.put_int("pair.buckets", std::int64_t(buckets_.size()));
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    Slot& s = slots_[i];
+    const std::string key = "pair.slot" + std::to_string(i);
+    if (s.active) wait(s);  // transport only: the next finish_step (or finish) applies it
+    out.put_int(key + ".active", s.active ? 1 : 0);
+    if (!s.active) continue;
+    const std::int64_t partners[2] = {s.partners.send_to, s.partners.recv_from};
+    out.put_ints(key + ".partners", partners);
+    out.put_floats(key + ".recv", s.recv);
+    out.put_floats(key + ".send", s.send);
+    out.put_bytes(key + ".posted", std::as_bytes(std::span<const char>(s.posted)));
+  }
+  out.put_int("pair.shuffle", shuffle_ ? 1 : 0);
+  if (shuffle_) shuffle_->save_state(out);
+}
+
+void PairExchange::load_state(StateReader& in) {
+  if (in.get_int("pair.buckets") != std::int64_t(buckets_.size()))
+    throw InputError(in.source() + ": record 'pair.buckets': the checkpoint has another gradient bucket layout "
+                     "(train.bucket_kb or the model differ)");
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    Slot& s = slots_[i];
+    const std::string key = "pair.slot" + std::to_string(i);
+    s.active = in.get_int(key + ".active") != 0;
+    if (!s.active) continue;
+    std::int64_t partners[2] = {};
+    in.get_ints(key + ".partners", partners);
+    s.partners = {int(partners[0]), int(partners[1])};
+    in.get_floats(key + ".recv", s.recv);
+    in.get_floats(key + ".send", s.send);
+    const std::span<const std::byte> posted = in.get_bytes(key + ".posted");
+    if (posted.size() != s.posted.size())
+      throw InputError(in.source() + ": record '" + key + ".posted': " + std::to_string(posted.size()) +
+                       " buckets, expected " + std::to_string(s.posted.size()));
+    std::memcpy(s.posted.data(), posted.data(), posted.size());
+  }
+  if ((in.get_int("pair.shuffle") != 0) != shuffle_.has_value())
+    throw InputError(in.source() + ": record 'pair.shuffle': the checkpoint was written with another sample shuffle "
+                     "setting");
+  if (shuffle_) shuffle_->load_state(in);
 }
 
 }  // namespace gg

@@ -30,6 +30,10 @@
 //     over ranks: sum(w)_{t+1} = (sum(w)_t + sum(step(w_t)))/2; no mass law (Mass::None), but it mixes.
 //   finish() completes and applies the last exchange (by the same rule), so final replicas are as
 //   mixed as in sync mode.
+// Checkpoints (save_state): an exchange in flight at the boundary (async: the one posted at the last
+//   step) is completed and saved unapplied -- what arrived and what was sent -- with the shuffle's
+//   batch in flight (SampleShuffle::save_state); load_state puts them back, so the next finish_step
+//   applies them exactly as it would have.
 #include <array>
 #include <memory>
 #include <optional>
@@ -84,6 +88,8 @@ class PairExchange final : public Algorithm {
   void on_bucket_ready(const Bucket& bucket) override;
   void finish_step(TrainState& state) override;
   void finish() override;
+  void save_state(std::int64_t steps_done, StateWriter& out) override;
+  void load_state(StateReader& in) override;
 
  private:
   // One step's exchange: per bucket and exchanged array, one isend and one irecv.

@@ -11,7 +11,7 @@ namespace gg {
 
 namespace {
 
-constexpr std::int64_t kPush = 1, kDone = 2;
+constexpr std::int64_t kPush = 1, kDone = 2, kCheckpoint = 3;
 
 }  // namespace
 
@@ -42,11 +42,12 @@ ParameterServer::ParameterServer(PsOptions opt, const AlgorithmEnv& env, const s
   // sync: server s takes pushes in worker order starting at worker s*W/S, so the S servers do not all
   // pull from the same worker at once, and each server's sum order is still the same in every run
   if (server_ >= 0) cursor_ = int(std::int64_t(server_) * workers_ / opt_.servers);
-  const int tags = comm_.reserve_tags(4);  // every rank, workers and servers alike
+  const int tags = comm_.reserve_tags(5);  // every rank, workers and servers alike
   init_tag_ = tags;
   header_tag_ = tags + 1;
   grad_tag_ = tags + 2;
   params_tag_ = tags + 3;
+  ack_tag_ = tags + 4;
   const std::size_t n = model_.num_params();
   if (server_ < 0) {
     for (int s = 0; s < opt_.servers; ++s) shards_.push_back(shard(n, opt_.servers, s));
@@ -65,6 +66,7 @@ ParameterServer::ParameterServer(PsOptions opt, const AlgorithmEnv& env, const s
   applied_.assign(std::size_t(workers_), 0);
   finished_.assign(std::size_t(workers_), 0);
   deferred_.assign(std::size_t(workers_), 0);
+  asked_.assign(std::size_t(workers_), 0);
   replies_.resize(std::size_t(workers_));
   comm_.reserve_requests(replies_.size());
 }
@@ -177,8 +179,10 @@ void ParameterServer::apply_async(int w, const Header& h) {
 
 void ParameterServer::serve() {
   if (server_ < 0) throw std::logic_error("ps: serve called on a worker rank");
-  comm_.recv(params_.data(), params_.size() * sizeof(float), 0, init_tag_);
+  if (!initialized_) comm_.recv(params_.data(), params_.size() * sizeof(float), 0, init_tag_);
+  initialized_ = true;
   int done = 0;
+  for (char f : finished_) done += f;
   while (done < workers_) {
     Header h{};
     std::size_t got = sizeof h;
@@ -186,8 +190,12 @@ void ParameterServer::serve() {
     // async: in arrival order, which is the point of it
     const int w = opt_.async ? comm_.recv_any(&h, sizeof h, header_tag_, &got) : next_in_worker_order();
     if (!opt_.async) comm_.recv(&h, sizeof h, w, header_tag_);
-    if (got != sizeof h || w < 0 || w >= workers_ || (h.kind != kPush && h.kind != kDone))
+    if (got != sizeof h || w < 0 || w >= workers_ || (h.kind != kPush && h.kind != kDone && h.kind != kCheckpoint))
       throw std::runtime_error("ps: malformed header from rank " + std::to_string(w));
+    if (h.kind == kCheckpoint) {
+      checkpoint_request(w, h);
+      continue;
+    }
     if (h.kind == kDone) {
       if (finished_[std::size_t(w)]) throw std::runtime_error("ps: worker " + std::to_string(w) + " finished twice");
       finished_[std::size_t(w)] = 1;
@@ -202,6 +210,98 @@ void ParameterServer::serve() {
     if (opt_.async) apply_async(w, h);
     else apply_sync(w, h);
   }
+}
+
+// ---- checkpoints ----
+
+void ParameterServer::checkpoint_request(int w, const Header& h) {
+  if (!opt_.async && arrived_ > 0)
+    throw std::runtime_error("ps sync: worker " + std::to_string(w) + " asked for a checkpoint while step " +
+                             std::to_string(current_.step) + " still waits for pushes");
+  if (asked_[std::size_t(w)]) throw std::runtime_error("ps: worker " + std::to_string(w) + " asked twice for a checkpoint");
+  if (asks_ > 0 && h.step != ask_step_)
+    throw std::runtime_error("ps: worker " + std::to_string(w) + " asked for a checkpoint after step " +
+                             std::to_string(h.step) + ", others after " + std::to_string(ask_step_));
+  asked_[std::size_t(w)] = 1;
+  ask_step_ = h.step;
+  int unfinished = 0;
+  for (char f : finished_) unfinished += f ? 0 : 1;
+  if (++asks_ < unfinished) return;
+  std::int64_t ok = 1;
+  std::string error;
+  try {
+    if (!hook_) throw std::logic_error("ps: a checkpoint was requested, but this server has no checkpoint hook");
+    StateWriter out;
+    save_server(out);
+    hook_(ask_step_, out);
+  } catch (const std::exception& e) {
+    ok = 0;
+    error = e.what();
+  }
+  for (int v = 0; v < workers_; ++v)
+    if (asked_[std::size_t(v)]) comm_.send(&ok, sizeof ok, v, ack_tag_);
+  std::fill(asked_.begin(), asked_.end(), char(0));
+  asks_ = 0;
+  if (!ok) throw std::runtime_error(error);
+}
+
+void ParameterServer::save_server(StateWriter& out) const {
+  out.put_int("ps.server.index", server_);
+  out.put_floats("ps.server.params", params_);
+  out.put_floats("ps.server.momentum", sgd_->momentum());
+  out.put_ints("ps.server.applied", applied_);
+  std::vector<std::int64_t> flags;
+  for (char f : finished_) flags.push_back(f);
+  for (char f : deferred_) flags.push_back(f);
+  out.put_ints("ps.server.finished_deferred", flags);
+  out.put_int("ps.server.cursor", cursor_);
+}
+
+void ParameterServer::save_state(std::int64_t steps_done, StateWriter& out) {
+  if (server_ >= 0) {  // after serve() (the run's end); during it, checkpoint_request saves
+    save_server(out);
+    return;
+  }
+  if (!done_) {  // the servers are serving: each saves its shard, then answers
+    if (!init_sent_) send_init();  // a server takes nothing before the initial shard
+    const Header ask{kCheckpoint, steps_done, 0.0};
+    for (std::size_t s = 0; s < shards_.size(); ++s) comm_.send(&ask, sizeof ask, server_rank(int(s)), header_tag_);
+    for (std::size_t s = 0; s < shards_.size(); ++s) {
+      std::int64_t ok = 0;
+      comm_.recv(&ok, sizeof ok, server_rank(int(s)), ack_tag_);
+      if (ok != 1)
+        throw std::runtime_error("ps: server rank " + std::to_string(server_rank(int(s))) +
+                                 " could not write its checkpoint after step " + std::to_string(steps_done) +
+                                 " (that rank's message names the file)");
+    }
+  }
+  out.put_int("ps.worker.init_sent", init_sent_ ? 1 : 0);
+  out.put_int("ps.worker.done", done_ ? 1 : 0);
+}
+
+void ParameterServer::load_state(StateReader& in) {
+  if (server_ < 0) {
+    init_sent_ = in.get_int("ps.worker.init_sent") != 0;
+    done_ = in.get_int("ps.worker.done") != 0;
+    return;
+  }
+  const auto bad = [&](const char* record, const std::string& what) {
+    throw InputError(in.source() + ": record '" + record + "': " + what);
+  };
+  if (in.get_int("ps.server.index") != server_) bad("ps.server.index", "written by another server");
+  in.get_floats("ps.server.params", params_);
+  in.get_floats("ps.server.momentum", sgd_->momentum());
+  in.get_ints("ps.server.applied", applied_);
+  const std::vector<std::int64_t> flags = in.get_ints("ps.server.finished_deferred");
+  if (flags.size() != 2 * std::size_t(workers_)) bad("ps.server.finished_deferred", "written for another worker count");
+  for (int v = 0; v < workers_; ++v) {
+    finished_[std::size_t(v)] = char(flags[std::size_t(v)] != 0);
+    deferred_[std::size_t(v)] = char(flags[std::size_t(workers_ + v)] != 0);
+  }
+  const std::int64_t cursor = in.get_int("ps.server.cursor");
+  if (cursor < 0 || cursor >= workers_) bad("ps.server.cursor", "out of range");
+  cursor_ = int(cursor);
+  initialized_ = true;
 }
 
 AlgorithmSpec ps_spec() {

@@ -35,6 +35,12 @@
 //          answers worker w only while applied(w) - min(applied(v) over unfinished workers v) <= s,
 //          i.e. no worker gets more than s steps ahead of the slowest; s = 0: unbounded.
 // finish() on a worker tells every server it is done; serve() returns once all W workers are done.
+// Checkpoints: a worker's save_state sends every server a checkpoint request for its boundary and waits
+// for each server's answer; a server that has the requests of all W workers (sync: in worker order,
+// right after the step's reply, so nothing is pending) hands its state -- shard, momentum, per-worker
+// counters, its place in the worker order -- to the checkpoint hook, then answers ok or failed (a
+// failure then also ends the server with the hook's message). Requests do not move the sync cursor's
+// place in the cycle (W requests are W turns), so checkpointing changes no sum's order.
 #include <memory>
 #include <span>
 #include <vector>
@@ -73,6 +79,9 @@ class ParameterServer final : public Algorithm {
   void finish_step(TrainState& state) override;
   void finish() override;
   const StepStats& stats() const override { return stats_; }
+  void save_state(std::int64_t steps_done, StateWriter& out) override;
+  void load_state(StateReader& in) override;
+  void set_checkpoint_hook(CheckpointHook hook) override { hook_ = std::move(hook); }
 
   // Shard of server s among `servers`: [offset, offset + count) of the flat parameters.
   static Bucket shard(std::size_t num_params, int servers, int s);
@@ -96,12 +105,14 @@ class ParameterServer final : public Algorithm {
   int next_in_worker_order();  // sync: the next unfinished worker after the last one taken
   void apply_sync(int w, const Header& h);
   void apply_async(int w, const Header& h);
+  void checkpoint_request(int w, const Header& h);
+  void save_server(StateWriter& out) const;
 
   PsOptions opt_;
   Communicator& comm_;
   Model& model_;
   int workers_, server_;  // server_ = index among servers, -1 on workers
-  int init_tag_ = 0, header_tag_ = 0, grad_tag_ = 0, params_tag_ = 0;  // Communicator::reserve_tags
+  int init_tag_ = 0, header_tag_ = 0, grad_tag_ = 0, params_tag_ = 0, ack_tag_ = 0;  // Communicator::reserve_tags
   StepStats stats_;
   // worker side
   std::vector<Bucket> shards_;                          // [server]
@@ -118,6 +129,11 @@ class ParameterServer final : public Algorithm {
   int arrived_ = 0;                    // sync: pushes of the current step so far
   int cursor_ = 0;                     // sync: the worker whose push is taken next
   Header current_{};                   // sync: the current step's header (first push)
+  bool initialized_ = false;           // the initial shard has arrived (or was loaded)
+  std::vector<char> asked_;            // [worker] has asked for the pending checkpoint
+  int asks_ = 0;                       // how many have
+  std::int64_t ask_step_ = 0;          // the boundary they asked for
+  CheckpointHook hook_;
 };
 
 }  // namespace gg

@@ -1,11 +1,16 @@
 // ps with servers = 0: colocated parameter servers, synchronous. Every rank trains and serves shard r of
 // p (ParameterServer::shard); the protocol, its summation order and what it guarantees are in ps.hpp.
+// Checkpoints: finish_step waits for every push and pull, so nothing is in flight at a step boundary;
+// the state is this rank's shard optimizer (its momentum: the trainer saves only the model's optimizer,
+// which the colocated servers do not use) and the shard layout, checked on load.
 #include <algorithm>
 #include <memory>
 #include <vector>
 
 #include "algorithms/algo_util.hpp"
 #include "algorithms/ps.hpp"
+#include "core/util/error.hpp"
+#include "core/util/state_io.hpp"
 
 namespace gg {
 
@@ -78,6 +83,22 @@ class ColocatedPs final : public Algorithm {
     TimeScope wt(comm_, stats_.wait_s);  // the shard must not change, nor the gradients, before they left
     for (auto* reqs : {&pull_in_, &push_out_, &pull_out_})
       for (Request& q : *reqs) q.wait();
+  }
+
+  void save_state(std::int64_t, StateWriter& out) override {
+    out.put_int("ps.colocated.ranks", comm_.size());
+    out.put_int("ps.colocated.shard_offset", std::int64_t(mine_.offset));
+    out.put_floats("ps.colocated.momentum", sgd_->momentum());
+  }
+  void load_state(StateReader& in) override {
+    const auto bad = [&](const char* record, const std::string& why) {
+      throw InputError(in.source() + ": record '" + record + "': " + why);
+    };
+    if (in.get_int("ps.colocated.ranks") != comm_.size())
+      bad("ps.colocated.ranks", "written by another number of ranks (algorithm.servers 0: every rank serves a shard)");
+    if (in.get_int("ps.colocated.shard_offset") != std::int64_t(mine_.offset))
+      bad("ps.colocated.shard_offset", "written for another shard of the parameters");
+    in.get_floats("ps.colocated.momentum", sgd_->momentum());
   }
 
  private:

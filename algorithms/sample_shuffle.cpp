@@ -5,6 +5,7 @@
 #include <string>
 
 #include "algorithms/algo_util.hpp"
+#include "core/util/error.hpp"
 
 namespace gg {
 
@@ -87,6 +88,28 @@ void SampleShuffle::finish() {
   send_req_.wait();
   recv_req_.wait();
   pending_ = false;
+}
+
+void SampleShuffle::save_state(StateWriter& out) {
+  send_req_.wait();
+  recv_req_.wait();
+  out.put_int("shuffle.pending", pending_ ? 1 : 0);
+  if (!pending_) return;
+  std::int64_t n = 0;
+  std::memcpy(&n, recv_.data(), 8);
+  if (n < 0 || n > max_batch_) throw std::runtime_error("shuffle: received a corrupt batch header");
+  out.put_ints("shuffle.batch", std::span<const std::int64_t>(recv_.data(), (bytes_for(std::size_t(n)) + 7) / 8));
+}
+
+void SampleShuffle::load_state(StateReader& in) {
+  pending_ = in.get_int("shuffle.pending") != 0;
+  if (!pending_) return;
+  const std::vector<std::int64_t> words = in.get_ints("shuffle.batch");
+  const std::int64_t n = words.empty() ? -1 : words[0];
+  if (n < 0 || n > max_batch_ || words.size() != (bytes_for(std::size_t(n)) + 7) / 8)
+    throw InputError(in.source() + ": record 'shuffle.batch': not a batch of at most " + std::to_string(max_batch_) +
+                     " samples of " + sample_.str());
+  std::copy(words.begin(), words.end(), recv_.begin());
 }
 
 }  // namespace gg

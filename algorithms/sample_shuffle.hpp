@@ -32,6 +32,10 @@ class SampleShuffle {
   void exchange(Batch& batch, Partners partners, StepStats& stats);
   void poll(StepStats& stats);
   void finish();
+  // Checkpoints: completes the exchange in flight and saves the batch it brought (unpacked by the next
+  // exchange), so that a resumed run trains the same batches; load_state puts it back.
+  void save_state(StateWriter& out);
+  void load_state(StateReader& in);
 
  private:
   std::size_t bytes_for(std::size_t n) const;

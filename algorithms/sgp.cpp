@@ -35,6 +35,7 @@
 #include "algorithms/algo_util.hpp"
 #include "algorithms/schedule.hpp"
 #include "algorithms/spec.hpp"
+#include "core/util/error.hpp"
 
 namespace gg {
 
@@ -102,6 +103,29 @@ class Sgp final : public Algorithm {
     }
     add_received();
     write_z();
+  }
+
+  // The numerators and weight; with overlap, the push in flight (completed here, added at the next step
+  // exactly as if it had arrived then) and what this rank pushed. The params hold x / w: not needed.
+  void save_state(std::int64_t, StateWriter& out) override {
+    for (Request& r : reqs_) r.wait();  // transport only: in_flight_ stays set until it is added
+    out.put_int("sgp.started", started_ ? 1 : 0);
+    out.put_floats("sgp.xw", xw_);
+    out.put_int("sgp.in_flight", in_flight_ ? 1 : 0);
+    if (!in_flight_) return;
+    out.put_floats("sgp.recv", recv_);
+    out.put_floats("sgp.send", send_);
+  }
+  void load_state(StateReader& in) override {
+    started_ = in.get_int("sgp.started") != 0;
+    in.get_floats("sgp.xw", xw_);
+    in_flight_ = in.get_int("sgp.in_flight") != 0;
+    if (!in_flight_) return;
+    if (recv_.empty() || send_.empty())
+      throw InputError(in.source() + ": record 'sgp.in_flight': a push in flight, but this run has no overlap "
+                       "(algorithm.overlap or the rank count differ)");
+    in.get_floats("sgp.recv", recv_);
+    in.get_floats("sgp.send", send_);
   }
 
  private:

@@ -30,6 +30,9 @@ Args parse_args(int argc, char** argv) {
       ->type_name("KEY.PATH=VALUE")
       ->allow_extra_args(false);
   app.add_flag("--quiet", a.quiet, "no header or progress lines");
+  app.add_flag("--resume", a.resume,
+               "continue the run from its last checkpoint (next to output.path) and append to its log; give the "
+               "run's own config");
   bool version = false, describe = false;
   app.add_flag("--version", version, "print the git revision, build type and backends, then exit");
   app.add_flag("--describe", describe, "print every registry (algorithms, options, defaults, models, ...) as JSON");

@@ -1,6 +1,6 @@
 // gg_train: trains one configured run, on one process or under mpirun/smpirun.
 //
-//   gg_train [--config run.json] [--set key.path=value ...] [--quiet]
+//   gg_train [--config run.json] [--set key.path=value ...] [--quiet] [--resume]
 //   gg_train --describe      every registry (algorithms with options and defaults, models, ...) as JSON
 //   gg_train --version       git revision, build type, backends
 //
@@ -13,7 +13,11 @@
 //   phase 1: config, the data's shape (file headers only), the model
 //   phase 2: optimizer, algorithm, then the data itself: a rank stores only what its role needs (its
 //            fixed partition with data.partition "fixed"; the test samples its evaluations use; a
-//            parameter server nothing), which keeps 128 simulated ranks in one SMPI process small.
+//            parameter server nothing), which keeps 128 simulated ranks in one SMPI process small;
+//            then the checkpoints (--resume: this rank's state read back) and the run log.
+// Exit codes: 0 done; 2 bad input (every rank); 3 error during training (the job is aborted);
+// kStoppedExitCode (75) stopped by SIGTERM / SIGINT at a step boundary, checkpoint written and log
+// flushed: continue with --resume (core/util/stop_signal.hpp, core/train/run_control.hpp).
 #include <omp.h>
 
 #include <cblas.h>
@@ -36,12 +40,15 @@
 #include "core/model/model_builder.hpp"
 #include "core/optim/optimizer_config.hpp"
 #include "core/sim/compute_injection.hpp"
+#include "core/train/checkpoint_plan.hpp"
 #include "core/train/evaluator.hpp"
 #include "core/train/run_sink_factory.hpp"
 #include "core/train/trainer.hpp"
 #include "core/util/error.hpp"
 #include "core/util/exit_codes.hpp"
 #include "core/util/message.hpp"
+#include "core/util/stop_signal.hpp"
+#include "core/log/hdf5_run_log.hpp"
 #include "experiments/cli_args.hpp"
 
 namespace {
@@ -60,6 +67,7 @@ struct Run {
   std::unique_ptr<Communicator> workers;
   std::unique_ptr<Algorithm> algorithm;
   nlohmann::json spec;  // the algorithm's spec, as --describe prints it
+  CheckpointSetup checkpoints;
   std::unique_ptr<RunSink> sink;
 };
 
@@ -121,7 +129,7 @@ DataKeep data_to_keep(const Run& run) {
   return keep;
 }
 
-void phase2(Run& run, Communicator& world, const HostCosts& costs) {
+void phase2(Run& run, const Args& args, Communicator& world, const HostCosts& costs) {
   JsonReader root = run.cfg.reader();
   auto opt_cfg = root.object("optimizer");
   run.opt = read_optimizer_config(opt_cfg, run.cfg.train.epochs);
@@ -145,8 +153,36 @@ void phase2(Run& run, Communicator& world, const HostCosts& costs) {
   }
   // Training ranks get their own communicator for evaluation and step gathering.
   run.workers = world.split(run.algorithm->trains() ? 0 : 1);
-  if (world.rank() == 0 && !run.cfg.output.empty())
-    run.sink = open_run_sink(run.cfg, run.spec, world, *run.model, run.algorithm->num_workers(), costs);
+  const int workers = run.algorithm->num_workers();
+  run.checkpoints = plan_checkpoints(run.cfg, run.algorithm->name(), workers, world, args.resume);
+  if (world.rank() != 0 || run.cfg.output.empty() || run.checkpoints.already_finished) return;
+  run.sink = args.resume ? open_resumed_run_sink(run.cfg, run.spec, world, *run.model, workers, costs,
+                                                 run.checkpoints.resume_step)
+                         : open_run_sink(run.cfg, run.spec, world, *run.model, workers, costs);
+}
+
+// --resume of a run whose final checkpoint was committed: nothing to train. Marks the log finished if
+// the run was killed before it could (rank 0), and says so.
+void report_finished(const Run& run, Communicator& world) {
+  if (world.rank() != 0) return;
+  const CheckpointManifest& m = *run.checkpoints.already_finished;
+  const CheckpointStore& store = run.checkpoints.plan->store;
+  const std::vector<std::byte> state = store.read(m);
+  StateReader in(state, store.rank_file(m.step));
+  in.get_int("trainer.steps_done");
+  const bool marked = Hdf5RunLog::mark_finished(run.cfg.output, in.get_double("trainer.elapsed_s"));
+  std::printf("gg_train: run '%s' already finished all %lld steps (final checkpoint in %s)%s; nothing to resume\n",
+              run.cfg.name.c_str(), (long long)m.step, store.dir().c_str(), marked ? ", log marked finished" : "");
+}
+
+// One line, on rank 0, for a run stopped by a signal at a boundary.
+void report_stopped(const Run& run, const TrainResult& result) {
+  const std::string how = run.checkpoints.plan
+                              ? "checkpoint " + run.checkpoints.plan->store.step_dir(result.steps) +
+                                    " written, log flushed; continue with --resume"
+                              : std::string("no checkpoint (output.path is empty)");
+  std::fprintf(stderr, "gg_train: stopped by %s after step %lld of %lld: %s (exit %d)\n", signal_name(result.stopped_by),
+               (long long)result.steps, (long long)result.total_steps, how.c_str(), kStoppedExitCode);
 }
 
 void print_header(const Run& run, Communicator& world) {
@@ -164,6 +200,9 @@ void print_header(const Run& run, Communicator& world) {
               run.model->buckets().size());
   std::printf("  train %d epochs, batch %d per worker, lr %.4g, %d thread(s) per rank, seed %llu\n", t.epochs,
               t.batch, run.opt.lr.base_lr, t.threads, (unsigned long long)t.seed);
+  if (run.checkpoints.resume_step >= 0)
+    std::printf("  resume from the checkpoint after step %lld in %s\n", (long long)run.checkpoints.resume_step,
+                run.checkpoints.plan->store.dir().c_str());
   std::fflush(stdout);
 }
 
@@ -186,8 +225,13 @@ int main(int argc, char** argv) {
   if (error.empty()) error = cost_error;
   if (error.empty()) error = capture("reading the config and building the model", [&] { phase1(run, args, world); });
   if (any_failed(world, error)) return exit_code::kBadInput;
-  error = capture("loading the data and setting up the algorithm", [&] { phase2(run, world, costs); });
+  error = capture("loading the data and setting up the algorithm", [&] { phase2(run, args, world, costs); });
   if (any_failed(world, error)) return exit_code::kBadInput;
+  clear_stale_checkpoints(run.checkpoints, world);
+  if (run.checkpoints.already_finished) {
+    error = capture("marking the finished run's log", [&] { report_finished(run, world); });
+    return any_failed(world, error) ? exit_code::kBadInput : 0;
+  }
 
   // Training waits are watched (not under SMPI, whose clock is simulated): every rank makes it, or none.
   const StallLimits& stall = run.cfg.stall;
@@ -202,9 +246,11 @@ int main(int argc, char** argv) {
   if (leader && !args.quiet) print_header(run, world);
   TrainResult result;
   error = capture("training", [&] {
+    if (run.cfg.train.stop_check_every > 0) install_stop_signals();  // the workers agree on them
     Trainer trainer(run.cfg.train, TrainComms{world, *run.workers, world.meter()},
                     TrainData{run.data.train, run.data.test, run.data.partition},
-                    Learner{*run.model, *run.sgd, *run.algorithm, run.opt.lr}, run.sink.get());
+                    Learner{*run.model, *run.sgd, *run.algorithm, run.opt.lr}, run.sink.get(),
+                    run.checkpoints.plan.get());
     result = trainer.run();
   });
   if (!error.empty()) {
@@ -212,6 +258,10 @@ int main(int argc, char** argv) {
     world.abort(exit_code::kTrainingError);
   }
   if (any_failed(world, result.stopped)) return exit_code::kDiverged;  // the workers' shared verdict
+  if (result.stopped_by != 0) {
+    if (leader) report_stopped(run, result);
+    return kStoppedExitCode;
+  }
   if (leader) {
     const auto& e = result.last_eval;
     std::printf("final: top-1 %.2f%% (worker 0), averaged model %.2f%%, %.0f img/s, %.1f s wall\n",

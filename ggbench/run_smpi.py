@@ -29,7 +29,8 @@ SMPI's own MPI_Iallreduce is all-to-all);
 compute time only where the code injects it (simulate-computation:no; proxies sleep in simulated time),
 so runs are deterministic; no bandwidth/latency correction factors and no cross-traffic (pure
 alpha-beta links as documented in the platform file); no injected time in MPI_Test/MPI_Wtime; no
-privatization (the engine has no mutable globals); one OpenMP/OpenBLAS thread."""
+privatization (the engine's one mutable global, the stop-signal flag of core/util/stop_signal.hpp, belongs to
+the process, which is the whole simulated job); one OpenMP/OpenBLAS thread."""
 import argparse
 import functools
 import json

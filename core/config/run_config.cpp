@@ -149,10 +149,16 @@ RunConfig parse_run_config(const json& doc) {
   t.eval_replicas = tr.get_bool("eval_replicas", true);
   t.max_loss = tr.get_double("max_loss", 1e4, 0, 1e30);
   t.health_every = int(tr.get_int("health_every", 100, 0, 1 << 30));
+  t.checkpoint_every = tr.get_int("checkpoint_every", 0, 0);
+  t.checkpoint_minutes = tr.get_double("checkpoint_minutes", 0, 0);
+  t.stop_check_every = int(tr.get_int("stop_check_every", 10, 0, 1 << 30));
   tr.finish();
   auto out = root.object("output");
   rc.output = out.get_string("path", "");
   out.finish();
+  if ((t.checkpoint_every > 0 || t.checkpoint_minutes > 0) && rc.output.empty())
+    throw InputError(std::string("config: 'train.") + (t.checkpoint_every > 0 ? "checkpoint_every" : "checkpoint_minutes") +
+                     "' needs 'output.path' (checkpoints are written next to the run log)");
   auto comm = root.object("comm");
   rc.ring_iallreduce = comm.get_string("iallreduce", "mpi", {"mpi", "ring"}) == "ring";
   rc.stall.warn_s = comm.get_double("stall_warn_s", 60, 0, 1e6);

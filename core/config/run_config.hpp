@@ -12,7 +12,9 @@
 //   "algorithm": {"name": "allreduce"},
 //   "train": {"epochs": 10, "batch": 64, "seed": 1, "threads": 1, "evals_per_epoch": 1,
 //             "max_steps": 0, "log_every": 100, "bucket_kb": 1024, "eval_replicas": true,
-//             "max_loss": 1e4, "health_every": 100},   // divergence checks: core/train/health.hpp
+//             "max_loss": 1e4, "health_every": 100,   // divergence checks: core/train/health.hpp
+//             "checkpoint_every": 0, "checkpoint_minutes": 0, "stop_check_every": 10},
+//                                            // checkpoints and signals: core/train/run_control.hpp
 //   "output": {"path": "results/quick/allreduce.h5"},
 //   "comm": {"iallreduce": "mpi",            // "ring": the engine's own nonblocking allreduce on
 //                                            // point-to-point messages (for SMPI, whose
@@ -45,6 +47,12 @@ struct TrainOptions {
   ComputeNoiseOptions noise;  // block `sim`: compute jitter and slow workers (core/sim/compute_noise.hpp)
   double max_loss = 1e4;      // a worker's batch loss above this (or not finite) is divergence; 0: only non-finite
   int health_every = 100;     // steps between the workers' divergence agreements (and at every evaluation)
+  // Checkpoints next to the log (core/train/checkpoint_store.hpp; 0 = off) and the workers' agreement on
+  // signals and time-based checkpoints every stop_check_every steps (0 = none: signals end the run
+  // without a checkpoint). Semantics: core/train/run_control.hpp.
+  std::int64_t checkpoint_every = 0;  // steps
+  double checkpoint_minutes = 0;      // wall-clock minutes
+  int stop_check_every = 10;          // steps
 };
 
 // The stall watchdog's limits in seconds (0: off).

@@ -98,6 +98,14 @@ void ShardSampler::reset(std::int64_t epoch) {
   }
 }
 
+void ShardSampler::seek(std::int64_t epoch, std::int64_t step_in_epoch) {
+  if (epoch < 0 || step_in_epoch < 0 || step_in_epoch >= steps_)
+    fail("cannot continue at step " + std::to_string(step_in_epoch) + " of epoch " + std::to_string(epoch) + " (" +
+         std::to_string(steps_) + " steps per epoch)");
+  reset(epoch);
+  step_ = step_in_epoch;
+}
+
 void ShardSampler::next(const Dataset& ds, Batch& out) {
   if (ds.samples() != n_)
     throw InputError("sampler: built for " + std::to_string(n_) + " samples but dataset " + ds.name + " has " +

@@ -46,6 +46,9 @@ class ShardSampler {
   std::int64_t step_in_epoch() const { return step_; }
   // Restarts at step 0 of `epoch` (e.g. when resuming).
   void reset(std::int64_t epoch);
+  // Continues at step `step_in_epoch` of `epoch` (what epoch() and step_in_epoch() said; resuming).
+  // Throws InputError if the step is not within an epoch.
+  void seek(std::int64_t epoch, std::int64_t step_in_epoch);
 
   std::int64_t shard_size() const { return shard_; }
   Partition partition() const { return partition_; }

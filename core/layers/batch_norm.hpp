@@ -30,6 +30,7 @@ class BatchNorm : public Layer {
                 std::span<Tensor* const> din, const RunContext& ctx) override;
   double forward_flops_per_sample() const override { return 4.0 * double(in_.per_sample()); }
 
+  std::vector<std::span<float>> persistent_state() override { return {running_mean_, running_var_}; }
   std::span<float> running_mean() { return running_mean_; }
   std::span<float> running_var() { return running_var_; }
 

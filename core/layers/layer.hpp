@@ -64,6 +64,10 @@ class Layer {
   // FLOPs of one forward pass for one sample (multiply-add = 2), for benchmarks and proxy profiles.
   virtual double forward_flops_per_sample() const { return 0.0; }
 
+  // State that is not a parameter but persists across steps and decides later results (batch norm's
+  // running statistics): a checkpoint saves and restores these buffers, in this order.
+  virtual std::vector<std::span<float>> persistent_state() { return {}; }
+
   const std::string& name() const { return name_; }
   void set_name(std::string name) { name_ = std::move(name); }
   int index() const { return index_; }

@@ -56,7 +56,9 @@ void write_attr(const Context& cx, hid_t obj, const char* name, double value);
 class Extendable {
  public:
   Extendable() = default;
-  // type: a native type (H5T_NATIVE_FLOAT, ...). cols == 0 makes a rank-1 dataset.
+  // type: a native type (H5T_NATIVE_FLOAT, ...). cols == 0 makes a rank-1 dataset. If parent already
+  // holds `name` (a resumed log), that dataset is opened instead and appends continue after its rows;
+  // its shape must fit (rank, cols), else the Context fails naming it.
   Extendable(const Context& cx, hid_t parent, const char* name, hid_t type, hsize_t cols, hsize_t chunk_rows);
   // Appends `rows` rows from data (rows * max(cols, 1) values of the dataset's type).
   void append(const Context& cx, const void* data, hsize_t rows);
@@ -68,6 +70,15 @@ class Extendable {
   hsize_t cols_ = 0, rows_ = 0;
 };
 
+// Creates the group, or opens it if it exists (a resumed log).
 Handle create_group(const Context& cx, hid_t parent, const char* name);
+
+// Reading back (resuming a log): a scalar attribute, and the datasets' row counts.
+std::int64_t read_int_attr(const Context& cx, hid_t obj, const char* name);
+std::string read_string_attr(const Context& cx, hid_t obj, const char* name);  // "" if absent
+// The values of a rank-1 int64 dataset (e.g. /steps/step).
+std::vector<std::int64_t> read_int64s(const Context& cx, hid_t parent, const char* name);
+// Cuts every dataset under the group (recursively) to at most `rows` rows along dimension 0.
+void truncate_rows(const Context& cx, hid_t group, hsize_t rows);
 
 }  // namespace gg::h5

@@ -86,6 +86,11 @@ Hdf5RunLog::Hdf5RunLog(const std::string& path, const RunLogInfo& info, const Bu
 }
 
 void Hdf5RunLog::create(const RunLogInfo& info, const BuildFacts& facts) {
+  if (!resumed_) write_attributes(info, facts);
+  create_datasets(info);
+}
+
+void Hdf5RunLog::write_attributes(const RunLogInfo& info, const BuildFacts& facts) {
   const hid_t root = file_.get();
   h5::write_attr(cx_, root, "schema_version", kSchemaVersion);
   h5::write_attr(cx_, root, "finished", std::int64_t{0});
@@ -102,6 +107,11 @@ void Hdf5RunLog::create(const RunLogInfo& info, const BuildFacts& facts) {
   h5::write_attr(cx_, root, "ranks", std::int64_t{info.ranks});
   h5::write_attr(cx_, root, "num_params", info.num_params);
   h5::write_attr(cx_, root, "model_layers", info.model_layers.empty() ? std::string("[]") : info.model_layers);
+}
+
+// Creates the datasets, or opens them in a resumed log (h5::Extendable and h5::create_group do both).
+void Hdf5RunLog::create_datasets(const RunLogInfo& info) {
+  const hid_t root = file_.get();
 
   // Chunks of about 64 KiB of floats per per-rank dataset; evaluations are few.
   const hsize_t w = hsize_t(info.workers);

@@ -47,6 +47,18 @@ class Hdf5RunLog final : public RunSink {
   // Claims `path` (InputError if another run holds it) and creates the log under its staging name.
   // Throws std::runtime_error naming the path on any HDF5 failure.
   Hdf5RunLog(const std::string& path, const RunLogInfo& info, const BuildFacts& facts = BuildFacts::collect());
+  // Resuming (hdf5_run_log_resume.cpp): claims (OutputClaim::Existing: refused while another run writes
+  // it) and opens the existing log of the run being continued from its
+  // checkpoint after `steps_done` steps, keeps its attributes, cuts /steps to its first steps_done rows
+  // and /eval to the evaluations at or before steps_done (a run killed after its last checkpoint may
+  // have logged more), appends {step, time, git_revision} to the JSON array attribute `resumes`, and
+  // flushes. Appends then continue the datasets. Throws std::runtime_error naming the path if it is not
+  // a log of this shape (schema, workers), holds fewer steps than steps_done, or is finished.
+  Hdf5RunLog(const std::string& path, const RunLogInfo& info, std::int64_t steps_done,
+             const BuildFacts& facts = BuildFacts::collect());
+  // A run whose final checkpoint was committed but whose log was not marked finished (killed in
+  // between): writes wall_s and finished = 1. Returns false if the log was already finished.
+  static bool mark_finished(const std::string& path, double wall_s);
   ~Hdf5RunLog() override;
   Hdf5RunLog(const Hdf5RunLog&) = delete;
   Hdf5RunLog& operator=(const Hdf5RunLog&) = delete;
@@ -55,18 +67,27 @@ class Hdf5RunLog final : public RunSink {
   void on_eval(const EvalRecord& eval) override;  // appends and flushes
   void on_finish(double wall_s) override;         // writes wall_s, then finished = 1, and flushes
   void on_stop(const std::string& reason) override;  // writes `stopped`; finished stays 0
+  // A checkpoint will name this log: it is flushed and published at its path (as at an evaluation), so
+  // it is kept from now on (even without an evaluation) and a resume finds it there.
+  void on_checkpoint(std::int64_t) override {
+    flush();
+    publish();
+  }
 
   const std::string& path() const { return claim_.path(); }
   bool published() const { return claim_.published(); }
 
  private:
   void create(const RunLogInfo& info, const BuildFacts& facts);
+  void write_attributes(const RunLogInfo& info, const BuildFacts& facts);
+  void create_datasets(const RunLogInfo& info);
   void flush();
   void publish();
 
   OutputClaim claim_;
   h5::Context cx_;
   h5::Handle file_;
+  bool resumed_ = false;  // opened an existing log: its attributes stay as they are
   int workers_ = 1;
 
   // /steps: [steps, workers] per rank, [steps] per step.

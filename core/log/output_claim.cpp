@@ -142,6 +142,37 @@ OutputClaim::OutputClaim(std::string path) : path_(resolved_output(path)), stagi
   }
 }
 
+OutputClaim::OutputClaim(std::string path, Existing) : path_(resolved_output(path)), staging_(staging_for(path_)) {
+  // A run setting up for the path holds its staging file's lock.
+  if (const int sfd = ::open(staging_.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK); sfd >= 0) {
+    struct flock l = whole_file(F_WRLCK);
+    const bool held = ::fcntl(sfd, F_OFD_GETLK, &l) == 0 && l.l_type != F_UNLCK;
+    ::close(sfd);
+    if (held)
+      refuse(path_, "another gg_train run is setting up with this output path (it holds " + shown(staging_) +
+                        "); choose another output.path");
+  }
+  const int fd = ::open(path_.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == ENOENT) refuse(path_, "cannot resume this log: it does not exist (the checkpoint's run log is gone)");
+    refuse(path_, "cannot resume this log: cannot open it (" + std::string(std::strerror(err)) + ")");
+  }
+  if (const std::string holder = holder_of(path_); !holder.empty()) {
+    ::close(fd);
+    refuse(path_, holder + "; wait until it ends");
+  }
+  struct flock l = whole_file(F_WRLCK);
+  if (::fcntl(fd, F_OFD_SETLK, &l) != 0) {
+    const int err = errno;
+    ::close(fd);
+    if (err == EAGAIN || err == EACCES) refuse(path_, "a running gg_train writes it; wait until it ends");
+    refuse(path_, "cannot lock it (" + std::string(std::strerror(err)) + ")");
+  }
+  fd_ = fd;
+  published_ = true;
+}
+
 OutputClaim::~OutputClaim() {
   if (!published_) {
     release_unpublished();

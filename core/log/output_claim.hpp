@@ -27,6 +27,12 @@ class OutputClaim {
  public:
   // Claims `path` for a new log. Throws InputError "output.path: PATH: ..." naming what holds it.
   explicit OutputClaim(std::string path);
+  // Claims the existing, published log at `path` to continue it (gg_train --resume): refused like a new
+  // claim if a live run sets up for the path (holds its staging file) or writes the file, and if there
+  // is no file; then the file itself is write-locked (published() is true from the start), so a second
+  // run on the path is refused exactly as while the original run lived. Nothing is created or removed.
+  struct Existing {};
+  OutputClaim(std::string path, Existing);
   ~OutputClaim();
   OutputClaim(const OutputClaim&) = delete;
   OutputClaim& operator=(const OutputClaim&) = delete;

@@ -208,6 +208,13 @@ void Model::backward(const Tensor& dlogits, const RunContext& ctx, const BucketH
   }
 }
 
+std::vector<std::span<float>> Model::persistent_state() {
+  std::vector<std::span<float>> out;
+  for (auto& node : nodes_)
+    for (std::span<float> s : node.layer->persistent_state()) out.push_back(s);
+  return out;
+}
+
 std::vector<LayerInfo> Model::layers() const {
   std::vector<LayerInfo> out;
   for (const auto& node : nodes_)

@@ -65,6 +65,8 @@ class Model {
   std::span<float> params() { return params_; }
   std::span<const float> params() const { return params_; }
   std::span<float> grads() { return grads_; }
+  // Every layer's persistent non-parameter state (Layer::persistent_state), in forward order.
+  std::vector<std::span<float>> persistent_state();
   std::span<const float> grads() const { return grads_; }
   std::size_t num_params() const { return params_.size(); }
   const std::vector<Bucket>& buckets() const { return buckets_; }

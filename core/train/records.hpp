@@ -41,6 +41,8 @@ class RunSink {
   virtual ~RunSink() = default;
   virtual void on_steps(const std::vector<StepRecord>& steps, int workers) = 0;
   virtual void on_eval(const EvalRecord& eval) = 0;
+  // A checkpoint after steps_done steps is about to be written: everything so far must reach the disk.
+  virtual void on_checkpoint(std::int64_t steps_done) {}
   virtual void on_finish(double wall_s) = 0;
   // Training was stopped early (the divergence check): why, in one line. The run is not finished.
   virtual void on_stop(const std::string& reason) {}

@@ -79,9 +79,10 @@ void check_output_writable(const std::string& path) {
     bad_output(path, holder + "; choose another output.path or wait until it ends");
 }
 
-std::unique_ptr<RunSink> open_run_sink(const RunConfig& cfg, const nlohmann::json& algorithm_spec,
-                                       Communicator& world, const Model& model, int workers,
-                                       const HostCosts& costs) {
+namespace {
+
+RunLogInfo run_log_info(const RunConfig& cfg, const nlohmann::json& algorithm_spec, Communicator& world,
+                        const Model& model, int workers, const HostCosts& costs) {
   RunLogInfo info;
   info.config_json = cfg.effective->dump(2);
   info.algorithm_spec = algorithm_spec.dump();
@@ -95,6 +96,28 @@ std::unique_ptr<RunSink> open_run_sink(const RunConfig& cfg, const nlohmann::jso
   info.workers = workers;
   info.ranks = world.size();
   info.num_params = std::int64_t(model.num_params());
+  return info;
+}
+
+}  // namespace
+
+std::unique_ptr<RunSink> open_resumed_run_sink(const RunConfig& cfg, const nlohmann::json& algorithm_spec,
+                                               Communicator& world, const Model& model, int workers,
+                                               const HostCosts& costs, std::int64_t steps_done) {
+  const RunLogInfo info = run_log_info(cfg, algorithm_spec, world, model, workers, costs);
+  try {
+    return std::make_unique<Hdf5RunLog>(cfg.output, info, steps_done);
+  } catch (const InputError&) {  // the claim's own message
+    throw;
+  } catch (const std::runtime_error& e) {
+    throw InputError(std::string("output.path: ") + e.what());
+  }
+}
+
+std::unique_ptr<RunSink> open_run_sink(const RunConfig& cfg, const nlohmann::json& algorithm_spec,
+                                       Communicator& world, const Model& model, int workers,
+                                       const HostCosts& costs) {
+  const RunLogInfo info = run_log_info(cfg, algorithm_spec, world, model, workers, costs);
   try {
     return std::make_unique<Hdf5RunLog>(cfg.output, info);
   } catch (const InputError&) {  // the claim's own message

@@ -25,5 +25,11 @@ void check_output_writable(const std::string& path);
 std::unique_ptr<RunSink> open_run_sink(const RunConfig& cfg, const nlohmann::json& algorithm_spec,
                                        Communicator& world, const Model& model, int workers,
                                        const HostCosts& costs);
+// The same for a run resumed from its checkpoint after steps_done steps: claims its existing log (the
+// same lock a fresh run takes) and cuts it back to that boundary (Hdf5RunLog's resuming constructor).
+// Throws InputError naming the path.
+std::unique_ptr<RunSink> open_resumed_run_sink(const RunConfig& cfg, const nlohmann::json& algorithm_spec,
+                                               Communicator& world, const Model& model, int workers,
+                                               const HostCosts& costs, std::int64_t steps_done);
 
 }  // namespace gg

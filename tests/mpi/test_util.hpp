@@ -130,6 +130,9 @@ class Forwarding : public Algorithm {
   void finish_step(TrainState& state) override { inner_.finish_step(state); }
   void finish() override { inner_.finish(); }
   const StepStats& stats() const override { return inner_.stats(); }
+  void save_state(std::int64_t steps_done, StateWriter& out) override { inner_.save_state(steps_done, out); }
+  void load_state(StateReader& in) override { inner_.load_state(in); }
+  void set_checkpoint_hook(CheckpointHook hook) override { inner_.set_checkpoint_hook(std::move(hook)); }
 
  protected:
   Algorithm& inner_;

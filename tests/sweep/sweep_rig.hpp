@@ -51,6 +51,8 @@ class SyntheticSource {
     }
     ++draws_;
   }
+  std::int64_t draws() const { return draws_; }
+  void seek(std::int64_t draws) { draws_ = draws; }  // continue as after that many draws (resuming)
 
  private:
   int w_, W_, b_;
@@ -83,6 +85,9 @@ class Recorder final : public Algorithm {
   void finish_step(TrainState& state) override { inner_.finish_step(state); }
   void finish() override { inner_.finish(); }
   const StepStats& stats() const override { return inner_.stats(); }
+  void save_state(std::int64_t steps_done, StateWriter& out) override { inner_.save_state(steps_done, out); }
+  void load_state(StateReader& in) override { inner_.load_state(in); }
+  void set_checkpoint_hook(CheckpointHook hook) override { inner_.set_checkpoint_hook(std::move(hook)); }
 
  private:
   Algorithm& inner_;
