@@ -171,8 +171,18 @@ EvalRecord eval_at(std::int64_t step) {
   return e;
 }
 
+// Opens a log for reading in this process, possibly while a writer here holds it open: HDF5 reuses the
+// open file, and the file-locking setting must then match the writer's (off: the claim's lock replaces it).
+hid_t open_log(const std::string& path) {
+  const hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  H5Pset_file_locking(fapl, false, true);
+  const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl);
+  H5Pclose(fapl);
+  return f;
+}
+
 std::vector<std::int64_t> read_ints(const std::string& path, const char* name) {
-  const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), ds = H5Dopen2(f, name, H5P_DEFAULT);
+  const hid_t f = open_log(path), ds = H5Dopen2(f, name, H5P_DEFAULT);
   const hid_t sp = H5Dget_space(ds);
   std::vector<std::int64_t> v(std::size_t(H5Sget_simple_extent_npoints(sp)));
   if (!v.empty()) H5Dread(ds, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data());
@@ -183,7 +193,7 @@ std::vector<std::int64_t> read_ints(const std::string& path, const char* name) {
 }
 
 hsize_t rows(const std::string& path, const char* name) {
-  const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), ds = H5Dopen2(f, name, H5P_DEFAULT);
+  const hid_t f = open_log(path), ds = H5Dopen2(f, name, H5P_DEFAULT);
   const hid_t sp = H5Dget_space(ds);
   hsize_t dims[2] = {};
   H5Sget_simple_extent_dims(sp, dims, nullptr);
