@@ -20,7 +20,9 @@ namespace {
   throw InputError(who + ": " + shown(path) + ": " + what);
 }
 
-constexpr std::uint64_t kFourGiB = std::uint64_t(1) << 32;
+// Deflate cannot compress better than 1032:1, so no honest gzip file inflates to more than this many
+// times its size (plus the headers' slack): a trailer claiming more is forged, and is not trusted.
+constexpr std::uint64_t kMaxDeflateRatio = 1032;
 
 }  // namespace
 
@@ -70,9 +72,12 @@ std::size_t ByteReader::read(std::uint8_t* dst, std::size_t n) {
     if (done < n) {  // the end, or an error: Z_BUF_ERROR = the stream ends early, Z_DATA_ERROR = corrupt
       int err = Z_OK;
       const char* msg = gzerror(gz_, &err);
-      if (err != Z_OK)
-        fail(who_, path_, std::string("truncated or corrupt gzip data (") + shown(msg ? msg : "?", 80) + ") after " +
+      if (err != Z_OK) {
+        std::string why = msg ? msg : "?";
+        if (why.rfind("<fd:", 0) == 0 && why.find(": ") != std::string::npos) why = why.substr(why.find(": ") + 2);
+        fail(who_, path_, "truncated or corrupt gzip data (" + shown(why, 80) + ") after " +
                               std::to_string(delivered_ + done) + " uncompressed bytes");
+      }
     }
   }
   delivered_ += done;
@@ -88,7 +93,7 @@ std::uint64_t ByteReader::skip_rest() {
 
 std::uint64_t ByteReader::total_size(const std::function<bool(std::uint64_t)>& trust_trailer) {
   if (plain_) return disk_size_;
-  if (trust_trailer && trust_trailer(trailer_) && trailer_ < kFourGiB) return trailer_;
+  if (trust_trailer && trust_trailer(trailer_) && trailer_ <= kMaxDeflateRatio * disk_size_ + 1024) return trailer_;
   ByteReader counter(path_, who_);  // inflate once, keep nothing
   return counter.skip_rest();
 }

@@ -35,9 +35,11 @@ class ByteReader {
 
   // The whole file's uncompressed size, known before decoding, so that a reader can check a header's
   // counts before it allocates anything for them: a plain file's size on disk; for a gzip file, the
-  // size its trailer records (ISIZE, the size modulo 4 GiB) when `trust_trailer` accepts it, else the
-  // size counted by inflating the file once (nothing stored). The stream read afterwards is verified
-  // as it goes (zlib checks the trailer's CRC and length at the end), so a lying trailer is caught too.
+  // size its trailer records (ISIZE, the size modulo 4 GiB) when `trust_trailer` accepts it and
+  // deflate could have produced it (at most 1032 times the file's size), else the size counted by
+  // inflating the file once (nothing stored). The stream read afterwards is verified as it goes (zlib
+  // checks the trailer's CRC and length at the end), so a lying trailer is caught too, and what it
+  // could make a reader allocate is bounded by the file's size.
   std::uint64_t total_size(const std::function<bool(std::uint64_t)>& trust_trailer);
 
  private:
