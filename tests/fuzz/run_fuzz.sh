@@ -25,7 +25,7 @@ if [ "$mode" = build ]; then
   declare -A sources=(
     [fuzz_idx]="tests/fuzz/fuzz_idx.cpp core/data/idx_reader.cpp ${data[*]} ${util[*]}"
     [fuzz_cifar]="tests/fuzz/fuzz_cifar.cpp core/data/cifar_reader.cpp ${data[*]} ${util[*]}"
-    [fuzz_config]="tests/fuzz/fuzz_config.cpp core/config/run_config.cpp core/config/json_reader.cpp ${util[*]}"
+    [fuzz_config]="tests/fuzz/fuzz_config.cpp core/config/run_config.cpp core/config/json_reader.cpp core/sim/compute_noise.cpp ${util[*]}"
   )
   # Every source once, two at a time (again only if the source is newer); then one link per target.
   printf '%s\n' ${sources[*]} | sort -u | xargs -P2 -I{} sh -c \
