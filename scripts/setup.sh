@@ -8,6 +8,7 @@ PACKAGES=(
   nlohmann-json3-dev libcli11-dev libopenblas-dev zlib1g-dev
   libgtest-dev libbenchmark-dev
   libsimgrid-dev
+  clang libclang-rt-14-dev  # the fuzz targets (libFuzzer runtime; tests/fuzz)
   python3 python3-matplotlib python3-h5py python3-numpy
   dataset-fashion-mnist
 )
