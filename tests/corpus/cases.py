@@ -93,6 +93,8 @@ CASES = [
          setup=cfg(deep_json(50000))),
     Case("config_deep_objects", "nested deeper than 64 levels", argv=["--config", "{cfg}"],
          setup=cfg('{"a":' * 30000 + "1" + "}" * 30000)),
+    Case("config_number_overflow", "config.json: number overflow parsing '1e400'", argv=["--config", "{cfg}"],
+         setup=cfg('{"train": {"epochs": 1e400}}')),  # found by fuzz_config
     Case("config_not_an_object", "the config must be a JSON object, got array", argv=["--config", "{cfg}"],
          setup=cfg("[1, 2, 3]")),
     Case("config_empty_file", "malformed JSON at line 1, column 1", argv=["--config", "{cfg}"], setup=cfg("")),
