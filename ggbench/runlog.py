@@ -23,6 +23,7 @@ import json
 import math
 import os
 import sys
+import time
 from dataclasses import dataclass, field
 
 # A run that is still training holds its log open for writing; HDF5's file lock would then refuse every
@@ -36,6 +37,8 @@ from . import registry as registries  # noqa: E402
 from . import spec as specs  # noqa: E402
 
 SCHEMA_VERSION = 2
+# A run writes its log at each evaluation, with a flush; a read that overlaps such a write is retried.
+LIVE_RETRIES = 5
 METRIC_GROUPS = ("rank0", "averaged", "replica_min", "replica_max")
 RENAMED = {"wait_s": "exposed_s"}  # /steps datasets of schema 1 under their schema-2 names
 # The per-worker /steps metrics a Cost holds, in its field order; a log without one did not measure it.
@@ -274,12 +277,16 @@ def load(path, registry=None):
     not_a_log = f"{path} is not a GossipGraD-Bench run log"
     if not os.path.isfile(path):
         raise RunLogError(f"{path}: no such file")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as e:
-        if h5py.is_hdf5(path):
-            raise RunLogError(f"{path}: cannot open ({e}); is a run still writing it?") from None
-        raise RunLogError(f"{not_a_log} (not an HDF5 file)") from None
+    for attempt in range(LIVE_RETRIES):  # a live log may be mid-write for a few milliseconds
+        try:
+            f = h5py.File(path, "r")
+            break
+        except OSError as e:
+            if not h5py.is_hdf5(path):
+                raise RunLogError(f"{not_a_log} (not an HDF5 file)") from None
+            if attempt + 1 == LIVE_RETRIES:
+                raise RunLogError(f"{path}: cannot open ({e})") from None
+            time.sleep(0.2)
     with f:
         if "schema_version" not in f.attrs:
             raise RunLogError(f"{not_a_log} (no schema_version attribute)")

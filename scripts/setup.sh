@@ -9,6 +9,7 @@ PACKAGES=(
   libgtest-dev libbenchmark-dev
   libsimgrid-dev
   slurm-wlm munge
+  clang libclang-rt-14-dev  # the fuzz targets (libFuzzer runtime; tests/fuzz)
   python3 python3-matplotlib python3-h5py python3-numpy
   dataset-fashion-mnist
 )

@@ -125,12 +125,12 @@ void StallWatchdog::poll(Stall& st, double waited, const char* op, int peer_worl
   answer_and_collect(mine);
   if (warn_s_ > 0 && !st.warned && waited >= warn_s_) {
     if (!st.asked_warn) {
-      ask(st, waited, mine);
+      ask(mine);
       st.asked_warn = true;
       st.warn_asked_at = waited;
     } else if (waited >= st.warn_asked_at + grace_s_) {
       st.warned = true;
-      if (lowest_waiting(mine) == rank_) {
+      if (lowest_waiting() == rank_) {
         answers_[std::size_t(rank_)] = mine;
         std::fprintf(out_, "gg_train: warning: stall: %s\n",
                      describe(answers_, rank_, waited, "comm.stall_warn_s", warn_s_).c_str());
@@ -140,11 +140,11 @@ void StallWatchdog::poll(Stall& st, double waited, const char* op, int peer_worl
   }
   if (abort_s_ > 0 && waited >= abort_s_) {
     if (!st.asked_abort) {
-      ask(st, waited, mine);
+      ask(mine);
       st.asked_abort = true;
       st.abort_asked_at = waited;
     } else if (waited >= st.abort_asked_at + grace_s_) {
-      const bool printer = lowest_waiting(mine) == rank_;
+      const bool printer = lowest_waiting() == rank_;
       // The others wait a little longer, in case the printing rank cannot end the job itself.
       if (printer || waited >= st.abort_asked_at + 3 * grace_s_ + 2.0) {
         if (printer) {
@@ -159,7 +159,7 @@ void StallWatchdog::poll(Stall& st, double waited, const char* op, int peer_worl
   }
 }
 
-void StallWatchdog::ask(Stall&, double, const Note& mine) {
+void StallWatchdog::ask(const Note& mine) {
   ++query_;
   answers_.assign(std::size_t(size_), Note{});
   answers_[std::size_t(rank_)] = mine;
@@ -207,7 +207,7 @@ void StallWatchdog::reap_sends() {
   });
 }
 
-int StallWatchdog::lowest_waiting(const Note& mine) const {
+int StallWatchdog::lowest_waiting() const {
   for (int r = 0; r < size_; ++r)
     if (r == rank_ || answers_[std::size_t(r)].kind == kWaiting) return r;
   return rank_;

@@ -62,10 +62,10 @@ class StallWatchdog {
   };
   void poll(Stall& st, double waited, const char* op, int peer_world);
   void answer_and_collect(const Note& mine);
-  void ask(Stall& st, double waited, const Note& mine);
+  void ask(const Note& mine);  // a new query to every other rank
   void send(int dest, const Note& note);
   void reap_sends();
-  int lowest_waiting(const Note& mine) const;
+  int lowest_waiting() const;  // the lowest rank that answered the last query, or this one
 
   double warn_s_, abort_s_, grace_s_;
   std::FILE* out_;

@@ -74,7 +74,11 @@ void apply_override(json& doc, const std::string& assignment) {
     throw InputError(where + ": a key path has at most " + std::to_string(kMaxKeyParts) + " parts");
   if (too_deep_at(text) != std::string::npos)
     throw InputError(where + ": the value nests deeper than " + std::to_string(kMaxConfigDepth) + " levels");
-  json value = text.find('\0') == std::string::npos ? json::parse(text, nullptr, false) : json(json::value_t::discarded);
+  json value(json::value_t::discarded);
+  try {
+    if (text.find('\0') == std::string::npos) value = json::parse(text, nullptr, false);
+  } catch (const json::exception&) {  // a number beyond a double ("1e400") throws even so
+  }
   if (value.is_discarded()) value = text;  // bare strings need no quotes
   json* node = &doc;
   std::size_t start = 0;
@@ -112,6 +116,10 @@ json parse_config_text(const std::string& text, const std::string& where) {
     const auto colon = what.find("syntax error");
     throw InputError(name + ": malformed JSON at " + line_col(text, e.byte ? e.byte - 1 : 0) + ": " +
                      shown(colon == std::string::npos ? what : what.substr(colon)));
+  } catch (const json::exception& e) {  // out_of_range: a number too large for a double ("1e400")
+    std::string what = e.what();
+    const auto bracket = what.find("] ");
+    throw InputError(name + ": " + shown(bracket == std::string::npos ? what : what.substr(bracket + 2), 120));
   }
   if (!user.is_object()) throw InputError(name + ": the config must be a JSON object, got " + user.type_name());
   return user;

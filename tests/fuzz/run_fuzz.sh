@@ -46,7 +46,9 @@ mkdir -p "$out/corpus/$kind" "$out/findings"
 # detect_leaks: a leak is a finding too. -rss_limit_mb / -malloc_limit_mb: an input that makes a reader
 # allocate more than 512 MiB (no valid input of these sizes needs it) is reported as out-of-memory.
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# -error_exitcode, -timeout_exitcode: libFuzzer's own defaults (77, 70) would read as "skipped" to ctest.
 "$out/$target" -max_total_time="$seconds" -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10 -max_len=16384 \
+  -error_exitcode=1 -timeout_exitcode=1 \
   -print_final_stats=1 -artifact_prefix="$out/findings/$target-" "$out/corpus/$kind" "$src/tests/fuzz/seeds/$kind" 2>&1 |
   grep -E "^stat::|^#[0-9]+ +DONE|ERROR|SUMMARY|Test unit written|==[0-9]+==|WARNING|runtime error" | head -60
 exit "${PIPESTATUS[0]}"

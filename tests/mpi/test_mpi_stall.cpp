@@ -90,8 +90,9 @@ TEST(Stall, WatchedCallsGiveThePlainResults) {
     std::vector<int> all(std::size_t(p), -1);
     const int me = 10 + r;
     c.gather(&me, sizeof me, all.data(), 0);
-    if (r == 0)
+    if (r == 0) {
       for (int k = 0; k < p; ++k) EXPECT_EQ(all[std::size_t(k)], 10 + k);
+    }
     c.barrier();
     auto sub = c.split(r % 2);  // a split is watched too
     std::vector<double> one{1.0};

@@ -80,6 +80,9 @@ TEST(InputHardening, ConfigDepthNulTrailingBytesAndType) {
             "c.json: NUL byte at line 1, column 14 (a config is JSON text)");
   EXPECT_TRUE(has(error_of([] { parse_config_text("{} {}", "c.json"); }), "c.json: malformed JSON at line 1, column 4"));
   EXPECT_EQ(error_of([] { parse_config_text("\"text\"", "c.json"); }), "c.json: the config must be a JSON object, got string");
+  // Found by fuzz_config: a number beyond a double threw nlohmann's out_of_range, not a parse error.
+  EXPECT_EQ(error_of([] { parse_config_text("{\"train\": {\"epochs\": 1e400}}", "c.json"); }),
+            "c.json: number overflow parsing '1e400'");
   EXPECT_TRUE(has(error_of([] { parse_config_text("{\"a\":\n\"b\nc\"}", "c.json"); }), "malformed JSON at line 2"));
   EXPECT_EQ(error_of([] { parse_config_text("{\"a\":\n\"b\nc\"}", "c.json"); }).find('\n'), std::string::npos);
 }
