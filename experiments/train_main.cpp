@@ -40,6 +40,7 @@
 #include "core/model/model_builder.hpp"
 #include "core/optim/optimizer_config.hpp"
 #include "core/sim/compute_injection.hpp"
+#include "core/sim/compute_profile.hpp"
 #include "core/train/checkpoint_plan.hpp"
 #include "core/train/evaluator.hpp"
 #include "core/train/run_sink_factory.hpp"
@@ -112,6 +113,13 @@ void phase1(Run& run, const Args& args, Communicator& world) {
   run.model = build_model(run.cfg.resolved.at("model"), "model", run.info.sample, run.info.num_classes, t.batch,
                           t.bucket_kb * 1024);
   run.model->init(t.seed);  // same seed everywhere: all replicas start identical
+  if (!run.cfg.compute_profile.empty()) {
+    if (!built_for_smpi())
+      throw InputError("config: 'sim.compute_profile' charges simulated compute, which only an SMPI build has "
+                       "(cmake --preset smpi, scripts/run_smpi.py); here the real arithmetic is the compute");
+    run.model->set_compute_charges(read_compute_profile(run.cfg.compute_profile, run.model->layers(),
+                                                        "sim.compute_profile"));
+  }
   if (world.rank() == 0 && !run.cfg.output.empty()) check_output_writable(run.cfg.output);
 }
 

@@ -11,7 +11,11 @@ scripts/run_study.py) plus an optional "smpi" block:
   "smpi": {"platform": "p100_edr_fattree",    file stem in experiments/platforms/ (or a path)
            "profile": "resnet50_p100",        proxy profile (experiments/profiles/): the model becomes
                                               proxy layers with the profile's sizes and times
-           "payload_scale": 256}              see below; 1 = exact sizes
+           "payload_scale": 256,              see below; 1 = exact sizes
+           "compute_profile": "lenet_cpu"}    real math, and every layer also charges the profile's time
+                                              in simulated time (sim.compute_profile,
+                                              core/sim/compute_profile.hpp): without it a real-math run's
+                                              simulated clock holds communication alone
 Proxy runs use a one-float synthetic sample and a dataset of exactly one batch per worker: SMPI runs
 every rank inside this one process, so each rank's copy of the data and model must stay small.
 The algorithms come from the SMPI build's own `gg_train --describe`, run under smpirun on one
@@ -45,7 +49,7 @@ from .smpi import SMPI_ENV, SMPI_SETS, find_file, host_names, scale_bucket_overr
     simulated_seconds, smpi_command, to_proxy
 from .study import StudyError, check_keys, read_json, read_target
 
-SMPI_KEYS = ("platform", "profile", "payload_scale")
+SMPI_KEYS = ("platform", "profile", "payload_scale", "compute_profile")
 
 BUILD_HINT = "cmake --preset smpi && cmake --build --preset smpi"
 
@@ -74,6 +78,8 @@ def main(argv=None):
     ap.add_argument("target", help="a study (experiments/studies/smpi_*.json) or a config file")
     ap.add_argument("--platform", help="platform stem or path (overrides the study's)")
     ap.add_argument("--profile", help="proxy profile stem or path (overrides the study's)")
+    ap.add_argument("--compute-profile", help="profile stem or path whose times real layers charge "
+                                              "(overrides the study's)")
     ap.add_argument("--payload-scale", type=float, help="divide sizes and bandwidths by this (default 1)")
     runner.add_args(ap, "build/smpi")
     ap.add_argument("--ranks-in", type=int, nargs="+", metavar="P", help="run only runs with these rank counts")
@@ -98,6 +104,12 @@ def main(argv=None):
             raise StudyError(f"{args.target}: smpi.payload_scale: expected a positive number")
         if shutil.which(args.smpirun) is None:
             raise StudyError(f"{args.smpirun} not found (apt-get install libsimgrid-dev)")
+        charged_name = args.compute_profile or smpi.get("compute_profile")
+        if charged_name and profile_name:
+            raise StudyError(f"{args.target}: smpi.profile (proxy layers, which charge their own time) and "
+                             "smpi.compute_profile (real layers charging a profile's time) exclude each other")
+        charged = [f"sim.compute_profile={os.path.abspath(find_file(charged_name, 'experiments/profiles', '.json'))}"] \
+            if charged_name else []
         transform = None
         if profile_name:
             profile = read_json(find_file(profile_name, "experiments/profiles", ".json"))
@@ -106,7 +118,7 @@ def main(argv=None):
         known = smpi_registry(args.smpirun, binary, platform)
         # every log names its platform and payload scale (sim.platform, sim.payload_scale): readers need them
         recorded = [f"sim.platform={os.path.splitext(os.path.basename(platform))[0]}", f"sim.payload_scale={scale:g}"]
-        study, runs = runner.plan(doc, args.target, known, args, SMPI_SETS + recorded, transform)
+        study, runs = runner.plan(doc, args.target, known, args, SMPI_SETS + recorded + charged, transform)
         if args.ranks_in:
             runs = [r for r in runs if r["ranks"] in args.ranks_in]
         for run in runs:
@@ -137,7 +149,7 @@ def main(argv=None):
         record_run(os.path.join(study_dir, "smpi_runs.json"),
                    {"run": run["name"], "ranks": run["ranks"], "wall_s": round(wall, 2),
                     "simulated_s": sim, "status": status, "platform": os.path.basename(platform),
-                    "profile": profile_name, "payload_scale": scale})
+                    "profile": profile_name, "compute_profile": charged_name, "payload_scale": scale})
         return status, rc, f" wall, {sim if sim is not None else float('nan'):.3f} s simulated"
 
     failed, logs = runner.execute(runs, command, args.timeout, args.dry_run, "simulated ranks", prepare, check,

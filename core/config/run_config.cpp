@@ -178,6 +178,7 @@ RunConfig parse_run_config(const json& doc) {
   comm.finish();
   auto sim = root.object("sim");
   t.noise = read_compute_noise(sim);
+  rc.compute_profile = sim.get_string("compute_profile", "");  // core/sim/compute_profile.hpp
   // What the simulated cluster is, recorded for readers (ggbench/run_smpi.py sets them); no effect here.
   sim.get_string("platform", "");
   sim.get_double("payload_scale", 1.0, 1e-9);

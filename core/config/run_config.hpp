@@ -73,6 +73,7 @@ struct RunConfig {
   std::string output;        // HDF5 run log path; empty = no log
   bool ring_iallreduce = false;  // comm.iallreduce == "ring"
   StallLimits stall;             // comm.stall_warn_s, comm.stall_abort_s
+  std::string compute_profile;   // sim.compute_profile: charged compute of real layers (SMPI only); empty = none
 };
 
 // Limits on a config, checked before any parsing: no parser, copy or destructor ever recurses deeper

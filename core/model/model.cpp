@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/sim/compute_injection.hpp"
 #include "core/util/error.hpp"
 #include "core/util/memory.hpp"
 
@@ -86,6 +87,13 @@ void Model::finalize(int max_batch, std::size_t bucket_bytes) {
   build_buckets();
 }
 
+void Model::set_compute_charges(std::vector<ComputeCharge> per_sample) {
+  if (!per_sample.empty() && per_sample.size() != nodes_.size())
+    throw std::logic_error("Model::set_compute_charges: " + std::to_string(per_sample.size()) + " charges for " +
+                           std::to_string(nodes_.size()) + " layers");
+  charges_ = std::move(per_sample);
+}
+
 void Model::set_bucket_bytes(std::size_t bytes) {
   bucket_bytes_ = bytes;
   build_buckets();
@@ -143,13 +151,16 @@ const Tensor& Model::forward(const Tensor& x, const RunContext& ctx, const PollH
                      input_.with_batch(max_batch_).str());
   input_tensor_ = &x;
   const Tensor* ins[8];
-  for (auto& node : nodes_) {
+  const bool charge = !charges_.empty() && ctx.phase == Phase::Train;
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    Node& node = nodes_[i];
     const std::size_t k = node.inputs.size();
     if (k > 8) throw std::logic_error("layer with more than 8 inputs");
     for (std::size_t j = 0; j < k; ++j)
       ins[j] = node.inputs[j] == 0 ? &x : &nodes_[node.inputs[j] - 1].out;
     node.out.resize(node.out.shape().with_batch(n));
     node.layer->forward(std::span<const Tensor* const>(ins, k), node.out, ctx);
+    if (charge) simulate_compute(charges_[i].forward_s * n * ctx.compute_scale);
     if (poll) poll();
   }
   return nodes_.back().out;
@@ -195,6 +206,8 @@ void Model::backward(const Tensor& dlogits, const RunContext& ctx, const BucketH
         if (summed[j]) node.scratch.resize(nodes_[node.inputs[j] - 1].out.shape());
       node.layer->backward(std::span<const Tensor* const>(ins, k), node.out, node.grad,
                            std::span<Tensor* const>(dins, k), ctx);
+      if (!charges_.empty() && ctx.phase == Phase::Train)
+        simulate_compute(charges_[i].backward_s * input_tensor_->shape().n * ctx.compute_scale);
       for (std::size_t j = 0; j < k; ++j) {
         if (!summed[j]) continue;
         float* dst = nodes_[node.inputs[j] - 1].grad.data();

@@ -38,6 +38,11 @@ struct LayerInfo {
   double forward_flops_per_sample = 0;
 };
 
+// Simulated compute a layer charges per sample on top of its real arithmetic (core/sim/compute_profile.hpp).
+struct ComputeCharge {
+  double forward_s = 0, backward_s = 0;
+};
+
 using BucketHook = std::function<void(const Bucket&)>;
 using PollHook = std::function<void()>;
 
@@ -53,6 +58,9 @@ class Model {
 
   // Kaiming/Xavier/constant initialisation of all parameters from one seed.
   void init(std::uint64_t seed);
+  // Per-sample charges, one per layer in forward order (core/sim/compute_profile.hpp); training passes
+  // charge them through simulate_compute, evaluation does not. Empty (the default): nothing is charged.
+  void set_compute_charges(std::vector<ComputeCharge> per_sample);
   // Regroups gradient buckets (no reallocation of parameters).
   void set_bucket_bytes(std::size_t bytes);
 
@@ -100,6 +108,7 @@ class Model {
   std::vector<Bucket> buckets_;
   std::vector<int> bucket_of_node_;  // bucket that becomes final after node i's backward, or -1
   std::vector<int> accumulated_;     // per node: how many consumer gradients summed this pass
+  std::vector<ComputeCharge> charges_;  // per node, per sample; empty = none
 };
 
 }  // namespace gg

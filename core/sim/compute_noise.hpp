@@ -8,7 +8,8 @@
 //   sim.jitter_width  w (lognormal: sigma of the log; uniform: half-width < 1)
 //   sim.slow_workers  how many workers are persistently slow (a seeded choice), default 0
 //   sim.slow_factor   their compute multiplier (>= 1), default 1.5
-// Only proxy layers (which inject compute) use the factor: real layers' time is what the CPU takes.
+// The factor scales injected compute only: proxy layers, and real layers charging sim.compute_profile
+// (core/sim/compute_profile.hpp); real arithmetic takes what the CPU takes.
 #include <cstdint>
 #include <string>
 

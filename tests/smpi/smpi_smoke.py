@@ -54,6 +54,32 @@ def check_noise(a, study, study_path, want):
           f"ms, slow worker {slow[0]}")
 
 
+def check_charged_real_layers(a, run_smpi, runlog):
+    """Real lenet arithmetic charging a profile (sim.compute_profile): each step's compute is exactly the
+    profile's forward + backward at the run's batch (real arithmetic costs no simulated time)."""
+    lenet = json.load(open(os.path.join(REPO, "experiments/profiles/lenet_cpu.json")))
+    prof = {"batch": 64, "layers": [{"name": l["name"], "forward_s": 0.001, "backward_s": 0.002}
+                                    for l in lenet["layers"]]}
+    prof_path = os.path.join(a.results, "lenet_round_profile.json")
+    json.dump(prof, open(prof_path, "w"))
+    study = {"name": "smpi_charged", "smpi": {"platform": "p100_edr_fattree", "compute_profile": prof_path},
+             "base": os.path.join(REPO, "experiments/configs/quick.json"),
+             "set": {"train.max_steps": 4, "train.batch": 8, "train.evals_per_epoch": 1, "data.train_limit": 512,
+                     "data.test_limit": 64},
+             "sweep": {"algorithm": [{"name": "gossipgrad"}], "ranks": [4]}}
+    study_path = os.path.join(a.results, "smpi_charged.json")
+    json.dump(study, open(study_path, "w"))
+    rc = run_smpi.main([study_path, "--build-dir", a.build_dir, "--results", a.results, "--timeout", "60"])
+    if rc != 0:
+        fail(f"charged real layers: run_smpi.py exited with {rc}")
+    (run,) = runlog.load_all([os.path.join(a.results, "smpi_charged")])
+    want = len(prof["layers"]) * 0.003 * 8 / 64
+    c = run.steps["compute_s"]
+    if abs(float(c.mean()) - want) > 0.01 * want:
+        fail(f"charged real layers: compute {c.mean():.6f} s per step, the profile charges {want:.6f} s")
+    print(f"ok  real lenet charging a profile: compute {1e3 * c.mean():.4f} ms per step (profile: {1e3 * want:.4f} ms)")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build-dir", default="build/smpi")
@@ -118,6 +144,7 @@ def main():
               f"exposed {1e3 * st['exposed_s'].mean():.3f} ms, mem {1e3 * st['mem_s'].mean():.3f} ms, "
               f"{st['bytes_sent'].mean() / 1e3:.0f} kB sent per step")
     check_noise(a, study, study_path, want)
+    check_charged_real_layers(a, run_smpi, runlog)
     probe = os.path.join(a.build_dir, "experiments", "gg_comm_probe")
     hostfile = os.path.join(a.results, "hostfile6")
     open(hostfile, "w").write("\n".join(f"gpu{i}" for i in range(6)) + "\n")
