@@ -1,8 +1,8 @@
 """Groups runs that differ only in their seed into cells, and cells that may be compared into contexts,
 for the summary, the scaling tables, the figures and the report.
 
-A cell: runs with the same platform, scaling regime, workers and resolved config except train.seed (and
-the run's name and output path, which name it rather than say what it ran). Its per-run scalars are
+A cell: runs with the same platform, scaling regime, workers, log schema and resolved config except
+train.seed (and the run's name and output path, which name it rather than say what it ran). Its per-run scalars are
 summarized over the seeds by ggbench/stats.py (mean, sd, n, 95% t interval).
 
 A context: cells that differ only in the algorithm block: same platform, regime, data.partition,
@@ -55,7 +55,8 @@ def _config(run, drop_algorithm):
 
 def context_key(run):
     """What two cells must share to be compared (see the module doc)."""
-    return (run.platform, regime_of(run), partition_of(run), run.workers, _config(run, True))
+    return (run.platform, regime_of(run), partition_of(run), run.workers, _config(run, True),
+            int(run.attrs.get("schema_version", 0)))
 
 
 def cell_key(run):
