@@ -13,7 +13,10 @@ Communication is always shown as its total time (an exchange in flight, hidden o
 exposed time (the step waited) and the bytes per step (ggbench/summary.py's wording): a claim about
 communication cost is judged on the total, a hidden exchange reads 'hidden (total X ms)', and a log
 that did not measure the total (schema 1) says so instead of showing 0 ms. Runs are keyed by platform
-as well as label (studies run on several platforms share run names), and bytes are in true units."""
+as well as label (studies run on several platforms share run names), and bytes are in true units.
+Studies with repeated seeds, or with allreduce next to other algorithms, get a section over seeds
+(ggbench/report_stats.py): mean ± 95% intervals, each algorithm's gap to allreduce in the same setting
+with its Welch interval in words, and time to accuracy (figure: time_to_accuracy)."""
 import argparse
 import json
 import math
@@ -22,8 +25,9 @@ import sys
 
 import numpy as np
 
-from . import registry, runlog, summary
-from .figures import ablation, accuracy, breakdown, consensus, efficiency, scaling
+from . import cells as cellmod
+from . import registry, report_stats, runlog, summary
+from .figures import ablation, accuracy, breakdown, consensus, efficiency, scaling, time_to_accuracy
 
 PAPER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "paper")
 FIGURES = {  # study -> figure modules drawn for it
@@ -332,16 +336,18 @@ def smpi_accuracy(runs):
 def claim_accuracy(studies):
     sim = smpi_accuracy(studies.get("smpi_accuracy", []))
     study, runs = pick(studies, ["p16_accuracy", "quick"], lambda r: r.algorithm in ("allreduce", "gossipgrad"))
-    sgd = [r for r in runs if r.label == "allreduce"]
-    gg = [r for r in runs if r.label == "gossipgrad" and any((s.ranks, s.platform) == (r.ranks, r.platform) for s in sgd)]
-    if not gg:
+    found = [(c, ref, d) for c, ref, d in cellmod.gaps(cellmod.group(runs), "allreduce", "top1", "rank0")
+             if c.label == "gossipgrad"]
+    if not found:
         return NOT_YET, "needs allreduce and default gossipgrad runs at the same p (study p16_accuracy)"
     cells = []
-    for r in gg:
-        s = next(s for s in sgd if (s.ranks, s.platform) == (r.ranks, r.platform))
-        cells.append(f"p={r.ranks}: gossipgrad {pct(r.final('top1'))} (averaged {pct(r.final('top1', 'averaged'))}) vs "
-                     f"SGD {pct(s.final('top1'))}: {100 * (r.final('top1') - s.final('top1')):+.2f} points")
-    how = f"final test top-1, study {study}, {r.eval['epoch'][-1]:.0f} epochs"
+    for c, s, diff in found:
+        r = c.first
+        cells.append(f"{cellmod.context_text(c)}: gossipgrad {c.final('top1').short(100, '.2f', '%')} (averaged "
+                     f"{c.final('top1', 'averaged').short(100, '.2f', '%')}) vs SGD {s.final('top1').short(100, '.2f', '%')}, "
+                     f"n={c.n} vs {s.n}: {diff.text()}")
+    how = (f"final test top-1 of worker 0, study {study}, {r.eval['epoch'][-1]:.0f} epochs; runs differing only in seed "
+           "averaged (mean ± 95% t interval), the gap with its Welch interval, settings never mixed (ggbench/cells.py)")
     if sim:
         cells.append("under SMPI, gossipgrad vs SGD: " + "; ".join(sim))
         how += "; study smpi_accuracy (lenet, real math under SMPI, global batch fixed)"
@@ -390,7 +396,7 @@ def draw(studies, results, out):
     """Figures per study into <out>/figures; returns {study: [png paths relative to out]}."""
     drawn = {}
     for study, runs in studies.items():
-        for module in FIGURES.get(study, (accuracy,)):
+        for module in FIGURES.get(study, (accuracy,)) + (time_to_accuracy,):
             paths = module.plot(runs, os.path.join(out, "figures"), f"{study}_")
             pngs = [p for p in paths if p.endswith(".png")] or paths[:1]
             drawn.setdefault(study, []).extend(os.path.relpath(p, out) for p in pngs)
@@ -417,6 +423,7 @@ def main(argv=None):
     for study, runs in studies.items():
         md += ["", f"## Study `{study}`", ""] + cost_model_lines(runs) + ["", "```"] + summary.table(runs) + ["```", ""]
         md += [f"![{study} {os.path.basename(p)}]({p})" for p in figures.get(study, [])]
+        md += [""] + report_stats.section(runs)
     path = os.path.join(args.out, "REPORT.md")
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(md) + "\n")

@@ -34,6 +34,7 @@ import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 
 from . import registry as registries  # noqa: E402
+from . import run_meta  # noqa: E402
 from . import spec as specs  # noqa: E402
 
 SCHEMA_VERSION = 2
@@ -102,6 +103,7 @@ class Run:
     index: int = None         # the algorithm's registry position, None without a registry or for unknown names
     registry: object = field(default=None, repr=False)  # the ggbench.registry.Registry it was loaded with
     record: dict = field(default_factory=dict)  # the SMPI runner's record of this run ({} if none)
+    meta: dict = field(default_factory=dict)    # the study runner's run_meta.json ({} if none)
 
     @property
     def block(self):
@@ -315,7 +317,8 @@ def load(path, registry=None):
         else os.path.splitext(os.path.basename(path))[0]
     return Run(path=path, name=name, config=config, attrs=attrs, eval=ev, steps=st, spec=spec, spec_source=source,
                index=registry.index(algorithm) if registry is not None else None, registry=registry,
-               record=runner_record(path, name) if in_run_dir else {})
+               record=runner_record(path, name) if in_run_dir else {},
+               meta=run_meta.read(os.path.dirname(os.path.abspath(path))) if in_run_dir else {})
 
 
 def runner_record(path, name):

@@ -7,7 +7,7 @@ import os
 import sys
 import time
 
-from . import run_status
+from . import run_meta, run_status
 from . import study as studies
 from .launch import command_line, run_one, tail
 
@@ -71,6 +71,8 @@ def execute(runs, command, timeout, dry_run, unit="ranks", prepare=None, check=N
             print(command_line(cmd, env))
             continue
         os.makedirs(run["out_dir"], exist_ok=True)
+        if run.get("meta"):
+            run_meta.write(run["out_dir"], run["meta"])
         if prepare:
             prepare(run)
         log_path = os.path.join(run["out_dir"], "log.txt")

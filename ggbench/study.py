@@ -9,7 +9,10 @@ Study file:
    "set": {"train.epochs": 2},                  fixed overrides for every run
    "sweep": {"algorithm": [{"name": "allreduce"}, ...], "ranks": [2, 4, 8],
              "set": {"train.batch": [32, 64]},
-             "global_batch": 256}}      optional, strong scaling: train.batch = 256 / workers
+             "global_batch": 256,       optional, strong scaling: train.batch = 256 / workers
+             "seeds": [1, 2, 3]},       optional: repeats every run with train.seed = each (run names
+                                        get _s<seed>); readers aggregate runs differing only in seed
+   "regime": "fixed_global_batch"}      optional, see below
 Instead of "ranks", "workers": [16, 32] counts training ranks: an algorithm's server ranks (its spec's
 layout, from gg_train --describe) come on top (ps with 1 server at 16 workers runs on 17 ranks), so
 every algorithm trains with the same workers, per-worker batch, global batch and steps per epoch. Its
@@ -17,6 +20,19 @@ runs are named <algorithm>_w<workers>. Algorithm blocks are checked against the 
 option names, types, choices, ranges). Without sweep.algorithm the base config's algorithm is used,
 and without that the trainer's default (the run is then named p<ranks>, and "workers" and
 "global_batch", which need the server count, are refused).
+
+Scaling regime (study level, since one study never mixes the two; recorded in every run's
+run_meta.json, ggbench/run_meta.py, so that readers compare only runs of one regime):
+  "fixed_global_batch"  needs sweep.global_batch (train.batch = global / workers, learning rate as set);
+                        a study with sweep.global_batch and no regime is of this regime.
+  "fixed_worker_batch"  keeps train.batch and scales the learning rate linearly with the global batch
+                        workers x train.batch: optimizer.scale_lr_reference_batch = the reference global
+                        batch (gg_train multiplies optimizer.lr by global / reference), after a linear
+                        warm-up (optimizer.warmup_epochs, required). Object form with its settings:
+                        {"kind": "fixed_worker_batch", "reference_batch": 64, "warmup_epochs": 1};
+                        reference_batch defaults to train.batch x the fewest workers of the study (the
+                        smallest run keeps optimizer.lr), warmup_epochs to the config's own warm-up.
+Without either the runs record no regime ("unset").
 Relative base paths are resolved against the study file's directory, then the repository root.
 A study for scripts/run_study.py may also say where its runs run: "launcher": {"kind": "sbatch", ...}
 (ggbench/launchers/__init__.py); the runner takes that block out before the checks here."""
@@ -29,8 +45,11 @@ from dataclasses import dataclass
 from . import spec as specs
 from .registry import REPO
 
-STUDY_KEYS = ("name", "description", "base", "set", "sweep")
-SWEEP_KEYS = ("algorithm", "ranks", "workers", "set", "global_batch")
+STUDY_KEYS = ("name", "description", "base", "set", "sweep", "regime")
+SWEEP_KEYS = ("algorithm", "ranks", "workers", "set", "global_batch", "seeds")
+FIXED_GLOBAL, FIXED_WORKER = "fixed_global_batch", "fixed_worker_batch"
+REGIMES = (FIXED_GLOBAL, FIXED_WORKER)
+REGIME_KEYS = ("kind", "reference_batch", "warmup_epochs")
 
 
 class StudyError(Exception):
@@ -53,6 +72,8 @@ class Study:
     global_batch: int       # or None
     registry: object        # ggbench.registry.Registry
     inline_base: bool = False  # base_path was chosen by place_base: the runner writes the file
+    seeds: list = None      # sweep.seeds (train.seed of each repetition), None: not swept
+    regime: dict = None     # {"kind", "reference_batch", "warmup_epochs"} or None (see the module doc)
 
     def servers_of(self, algo):
         """Ranks that do not train, from the algorithm's layout."""
@@ -186,7 +207,88 @@ def validate_study(doc, src, registry):
             if global_batch % workers:
                 raise StudyError(f"{src}: sweep.global_batch: {global_batch} does not divide among "
                                  f"{workers} workers ({algo['name']} at {p} ranks)")
+    if "seeds" in sweep:
+        study.seeds = check_seeds(sweep["seeds"], fixed, sweep_set, src)
+    study.regime = check_regime(doc.get("regime"), study, src)
     return study
+
+
+def check_seeds(seeds, fixed, sweep_set, src):
+    """sweep.seeds: a non-empty list of distinct positive integers, and train.seed set nowhere else."""
+    nonempty_list(seeds, "sweep.seeds", src)
+    for i, s in enumerate(seeds):
+        if isinstance(s, bool) or not isinstance(s, int) or s < 1:
+            raise StudyError(f"{src}: sweep.seeds[{i}]: expected a positive integer, got {json.dumps(s)}")
+        if s in seeds[:i]:
+            raise StudyError(f"{src}: sweep.seeds[{i}]: seed {s} appears twice (seeds must be unique)")
+    if "train.seed" in fixed or "train.seed" in sweep_set:
+        raise StudyError(f"{src}: sweep.seeds: conflicts with a train.seed override")
+    return list(seeds)
+
+
+def configured(study, key):
+    """The value of a dotted key for every run, from the study's set or its base config; None if unset
+    (or swept)."""
+    if key in study.fixed:
+        return study.fixed[key]
+    node = study.base
+    for part in key.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def check_regime(regime, study, src):
+    """The study's regime as {"kind", "reference_batch", "warmup_epochs"} (None: unset); see the
+    module doc."""
+    if regime is None:
+        return {"kind": FIXED_GLOBAL} if study.global_batch is not None else None
+    block = {"kind": regime} if isinstance(regime, str) else regime
+    if not isinstance(block, dict):
+        raise StudyError(f"{src}: regime: expected one of {', '.join(REGIMES)} or an object with \"kind\"")
+    check_keys(block, REGIME_KEYS, "regime.", src)
+    kind = block.get("kind")
+    if kind not in REGIMES:
+        raise StudyError(f"{src}: regime: expected one of {', '.join(REGIMES)}, got {json.dumps(kind)}")
+    if kind == FIXED_GLOBAL:
+        if set(block) != {"kind"}:
+            raise StudyError(f"{src}: regime: {FIXED_GLOBAL} takes no settings (the learning rate is as set)")
+        if study.global_batch is None:
+            raise StudyError(f"{src}: regime {FIXED_GLOBAL}: needs sweep.global_batch")
+        return {"kind": kind}
+    if study.global_batch is not None:
+        raise StudyError(f"{src}: regime {FIXED_WORKER}: conflicts with sweep.global_batch")
+    if "optimizer.scale_lr_reference_batch" in study.fixed or "optimizer.scale_lr_reference_batch" in study.sweep_set:
+        raise StudyError(f"{src}: regime {FIXED_WORKER}: chooses optimizer.scale_lr_reference_batch "
+                         "(give regime.reference_batch instead)")
+    for key in ("reference_batch", "warmup_epochs"):
+        v = block.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0 or
+                              (key == "reference_batch" and not isinstance(v, int))):
+            raise StudyError(f"{src}: regime.{key}: expected a positive {'integer' if key[0] == 'r' else 'number'}")
+    if block.get("warmup_epochs") is None:
+        warm = configured(study, "optimizer.warmup_epochs")
+        if "optimizer.warmup_epochs" in study.sweep_set or not (isinstance(warm, (int, float)) and warm > 0):
+            raise StudyError(f"{src}: regime {FIXED_WORKER}: scaling the learning rate needs a warm-up: give "
+                             "regime.warmup_epochs (or optimizer.warmup_epochs in the base config or set)")
+    if block.get("reference_batch") is None and "train.batch" not in study.sweep_set and \
+            not isinstance(configured(study, "train.batch"), int):
+        raise StudyError(f"{src}: regime {FIXED_WORKER}: train.batch is not set in the base config or set; "
+                         "give regime.reference_batch")
+    return {"kind": kind, "reference_batch": block.get("reference_batch"), "warmup_epochs": block.get("warmup_epochs")}
+
+
+def regime_sets(study, batch):
+    """(--set assignments, reference global batch or None) of the regime for a run of per-worker
+    batch `batch` (fixed_worker_batch only; the global batch of fixed_global_batch is set by expand)."""
+    regime = study.regime
+    if not regime or regime["kind"] != FIXED_WORKER:
+        return [], None
+    fewest = min(study.workers_of(a, p) for a, p in itertools.product(study.algorithms, study.ranks))
+    reference = regime["reference_batch"] or batch * fewest
+    sets = [f"optimizer.scale_lr_reference_batch={reference}"]
+    if regime["warmup_epochs"] is not None:
+        sets.append(set_arg("optimizer.warmup_epochs", regime["warmup_epochs"]))
+    return sets, reference
 
 
 def slug(value):
@@ -209,10 +311,12 @@ def expand(study, results, extra=(), first=()):
     keys = list(study.sweep_set)
     runs = []
     swept = itertools.product(*study.sweep_set.values())
-    for algo, p, values in itertools.product(study.algorithms, study.ranks, swept):
+    seeds = study.seeds or [None]
+    for algo, p, values, seed in itertools.product(study.algorithms, study.ranks, swept, seeds):
         parts = ([algorithm_slug(algo)] if algo is not None else []) + [f"w{p}" if isinstance(p, Workers) else f"p{p}"]
         name = "_".join(parts + [f"{k.split('.')[-1]}-{slug(v)}" for k, v in zip(keys, values)] +
-                        ([f"gb{study.global_batch}"] if study.global_batch else []))
+                        ([f"gb{study.global_batch}"] if study.global_batch else []) +
+                        ([f"s{seed}"] if seed is not None else []))
         out_dir = os.path.join(results, study.name, name)
         args = ["--config", study.base_path, "--set", f"name={study.name}/{name}"]
         for assignment in first:
@@ -221,12 +325,20 @@ def expand(study, results, extra=(), first=()):
             args += ["--set", set_arg(key, value)]
         if study.global_batch:
             args += ["--set", f"train.batch={study.global_batch // study.workers_of(algo, p)}"]
+        if seed is not None:
+            args += ["--set", f"train.seed={seed}"]
+        batch = dict(zip(keys, values)).get("train.batch", configured(study, "train.batch"))
+        regime, reference = regime_sets(study, batch)
+        for assignment in regime:
+            args += ["--set", assignment]
         if algo is not None:
             args += ["--set", set_arg("algorithm", algo)]
         for assignment in extra:
             args += ["--set", assignment]
         args += ["--set", f"output.path={os.path.join(out_dir, 'run.h5')}"]
-        runs.append({"name": name, "ranks": study.ranks_of(algo, p), "out_dir": out_dir, "args": args})
+        meta = {"study": study.name, "run": name, "regime": study.regime["kind"] if study.regime else None,
+                "seed": seed, "lr_reference_batch": reference}
+        runs.append({"name": name, "ranks": study.ranks_of(algo, p), "out_dir": out_dir, "args": args, "meta": meta})
     names = [r["name"] for r in runs]
     dup = {n for n in names if names.count(n) > 1}
     if dup:

@@ -9,6 +9,11 @@ Slurm show as SUBMITTED.
   /usr/bin/python3 scripts/summarize.py results/quick [more dirs or run.h5 files]
   /usr/bin/python3 -m ggbench.summary results/quick
 
+Runs that differ only in their seed (ggbench/cells.py) are also shown as one row each of a second
+table, "over seeds": mean ± 95% Student-t interval and n of final top-1 (worker 0's replica and the
+averaged model), throughput and step time; with n = 1 a cell says "n=1, no interval". It appears when
+some cell has more than one run; cells of different scaling regimes or data partitions stay apart.
+
 Also the wording every table, figure and the report use for communication cost, so that none of them
 shows exposed time alone or a 0 that was not measured: a value the log does not hold prints as n/m
 (a note under the table says why); an exposed time of 0 while an exchange was in flight prints as
@@ -20,6 +25,7 @@ import math
 import os
 import sys
 
+from . import cells as cellmod
 from . import registry, run_status, runlog
 
 NOT_MEASURED = "n/m"
@@ -177,7 +183,34 @@ def table(runs, statuses=()):
     for s in sorted(by_dir.values(), key=lambda s: s["run"]):  # no log at all
         rows.append([os.path.basename(s["dir"])] + ["-"] * (len(cols) - 2) + [marked(s)])
     left = 3 if "platform" in cols else 2
-    return align(rows, left) + notes(runs, costs) + status_notes(statuses)
+    return align(rows, left) + notes(runs, costs) + status_notes(statuses) + seed_table(runs)
+
+
+SEED_HEAD = ["algorithm", "platform", "p", "regime", "partition", "n", "seeds", "top1 rank0", "top1 avg",
+             "img/s", "step ms"]
+
+
+def seed_cells(cell):
+    """{column of SEED_HEAD: text} of one cell: mean ± 95% interval over its seeds."""
+    r = cell.first
+    seeds = [s for s in cell.seeds if s is not None]
+    top1 = lambda group: cell.final("top1", group).short(100, ".2f", "%")  # noqa: E731
+    return {"algorithm": cell.label, "platform": r.platform, "p": str(r.ranks), "regime": cell.regime,
+            "partition": cell.partition, "n": str(cell.n), "seeds": ",".join(map(str, seeds)) or "-",
+            "top1 rank0": top1("rank0"), "top1 avg": top1("averaged"),
+            "img/s": cell.stat(lambda run: run.images_per_s()).short(1, ".0f"),
+            "step ms": cell.stat(lambda run: 1e3 * run.cost().step_s).short(1, ".3g")}
+
+
+def seed_table(runs):
+    """Lines of the table over seeds (after an empty line and a title), [] when every cell has one run."""
+    cells = cellmod.group(runs)
+    if all(c.n == 1 for c in cells):
+        return []
+    cols = [c for c in SEED_HEAD if c != "platform" or runlog.several_platforms(runs)]
+    rows = [cols] + [[seed_cells(c)[k] for k in cols] for c in cells]
+    return ["", "Over seeds (runs that differ only in train.seed): mean ± 95% Student-t interval "
+                "(t_{0.975,n-1}·s/√n); a cell without ± has n=1, no interval."] + align(rows, len(cols) - 4)
 
 
 def has_logs(directory):

@@ -1,5 +1,7 @@
 """Test top-1 accuracy vs epoch and vs wall time, one line per run, coloured by algorithm.
-Solid: worker 0's replica; dashed: the averaged model; shaded: min..max over replicas.
+Solid: worker 0's replica; dashed: the averaged model; shaded: min..max over replicas. Runs that
+differ only in seed (ggbench/cells.py) are one line, the mean over the seeds, shaded from the lowest to
+the highest seed instead.
 
   /usr/bin/python3 plots/plot_accuracy.py results/p16_accuracy --out results/figures
   /usr/bin/python3 -m ggbench.figures.accuracy results/p16_accuracy --out results/figures"""
@@ -7,6 +9,9 @@ import sys
 
 from matplotlib.lines import Line2D
 
+import numpy as np
+
+from .. import cells as cellmod
 from .. import runlog, style
 from ..style import plt
 
@@ -18,9 +23,18 @@ def plot(runs, out, prefix):
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), sharey=True)
     runs = [r for r in sorted(runs, key=lambda r: (runlog.sort_key(r), r.ranks)) if len(r.eval["epoch"])]
     ps = sorted({r.ranks for r in runs})
+    seeds = {id(r): cell for cell in cellmod.group(runs) for r in cell.runs}
+    drawn = set()
     for run, label in zip(runs, runlog.legend_labels(runs)):
+        cell = seeds[id(run)]
+        if id(cell) in drawn:
+            continue
+        drawn.add(id(cell))
         c = style.color(run)
         marker = MARKERS[ps.index(run.ranks) % len(MARKERS)]
+        if cell.n > 1:
+            seed_lines(axes, cell, c, marker, f"{label} (n={cell.n} seeds)")
+            continue
         for ax, x in zip(axes, (run.eval["epoch"], run.eval["wall_s"])):
             ax.plot(x, 100 * run.eval["rank0/top1"], color=c, marker=marker, ms=3.5, label=label)
             ax.plot(x, 100 * run.eval["averaged/top1"], color=c, ls="--", lw=1)
@@ -44,6 +58,18 @@ def plot(runs, out, prefix):
     else:
         style.note(axes[0], "no evaluations recorded")
     return style.save(fig, out, f"{prefix}accuracy")
+
+
+def seed_lines(axes, cell, color, marker, label):
+    """A cell's mean curves over its seeds (worker 0 solid, averaged dashed), min..max of the seeds shaded."""
+    e = min(len(r.eval["epoch"]) for r in cell.runs)
+    for ax, key in zip(axes, ("epoch", "wall_s")):
+        x = np.mean([r.eval[key][:e] for r in cell.runs], axis=0)
+        for group, ls in (("rank0", "-"), ("averaged", "--")):
+            y = 100 * np.array([r.eval[f"{group}/top1"][:e] for r in cell.runs])
+            ax.plot(x, y.mean(axis=0), color=color, ls=ls, lw=1 if ls == "--" else 1.5,
+                    marker=marker if ls == "-" else None, ms=3.5, label=label if ls == "-" else None)
+            ax.fill_between(x, y.min(axis=0), y.max(axis=0), color=color, alpha=0.12, lw=0)
 
 
 def main(argv=None):

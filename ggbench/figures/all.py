@@ -1,13 +1,13 @@
-"""Draws every figure (accuracy, breakdown, efficiency, consensus, ablation) for a set of run logs.
+"""Draws every figure (accuracy, time to accuracy, breakdown, efficiency, consensus, ablation) for a set of run logs.
 
   /usr/bin/python3 plots/make_figures.py results/quick --out results/quick/figures
   /usr/bin/python3 -m ggbench.figures.all results/quick --out results/quick/figures"""
 import sys
 
 from .. import runlog, style
-from . import ablation, accuracy, breakdown, consensus, efficiency
+from . import ablation, accuracy, breakdown, consensus, efficiency, time_to_accuracy
 
-MODULES = (accuracy, breakdown, efficiency, consensus, ablation)
+MODULES = (accuracy, time_to_accuracy, breakdown, efficiency, consensus, ablation)
 
 
 def draw_all(runs, out, prefix=""):

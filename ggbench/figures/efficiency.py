@@ -9,9 +9,10 @@ form a strong-scaling series; runs sharing a per-worker batch form a weak-scalin
 be a point of both; a weak series made only of strong-scaling runs is left out)."""
 import sys
 
-import numpy as np
 
-from .. import runlog, style
+from .. import cells as cellmod
+from .. import runlog, stats, style
+from .scaling import series_name
 from ..style import plt
 
 
@@ -25,10 +26,11 @@ def series(runs):
     platform when the runs span several."""
     by_series = {}
     with_platform = runlog.several_platforms(runs)
+    several = (len({cellmod.regime_of(r) for r in runs}) > 1, len({cellmod.partition_of(r) for r in runs}) > 1)
     for run in runs:
         e = efficiency(run)
         if e == e:
-            by_series.setdefault(runlog.series_label(run, with_platform), []).append((run, e))
+            by_series.setdefault(series_name(run, with_platform, several), []).append((run, e))
     out = {"weak": {}, "strong": {}}
     for label, items in by_series.items():
         by_global, strong = {}, set()
@@ -48,28 +50,37 @@ def series(runs):
 
 
 def points(items):
-    """[(p, mean efficiency)] sorted by p."""
+    """[(p, mean efficiency, half-width of its 95% interval or 0 for one run)] sorted by p."""
     by_p = {}
     for r, e in items:
         by_p.setdefault(r.ranks, []).append(e)
-    return sorted((p, float(np.mean(v))) for p, v in by_p.items())
+    out = []
+    for p, v in sorted(by_p.items()):
+        s = stats.describe(v)
+        out.append((p, s.mean, s.half if s.has_interval else 0.0))
+    return out
 
 
 def plot(runs, out, prefix):
     style.setup()
     data = series(runs)
-    reps = runlog.by_series(runs)  # series -> a run of it: order and colour
+    with_platform = runlog.several_platforms(runs)
+    several = (len({cellmod.regime_of(r) for r in runs}) > 1, len({cellmod.partition_of(r) for r in runs}) > 1)
+    reps = {}  # series -> a run of it: order and colour
+    for r in sorted(runs, key=lambda r: (runlog.sort_key(r), r.platform)):
+        reps.setdefault(series_name(r, with_platform, several), r)
     order = {label: i for i, label in enumerate(reps)}
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
     titles = {"weak": "weak scaling (batch per worker fixed)", "strong": "strong scaling (global batch fixed)"}
-    ps = sorted({p for d in data.values() for pts in d.values() for p, _ in pts})
+    ps = sorted({pt[0] for d in data.values() for pts in d.values() for pt in pts})
     for ax, kind in zip(axes, ("weak", "strong")):
         keys = sorted(data[kind], key=lambda k: (order[k[0]], k[1]))
         several = len({k[1] for k in keys}) > 1  # name the batch only when it differs between series
         for label, batch in keys:
             pts = data[kind][(label, batch)]
-            ax.plot([p for p, _ in pts], [100 * e for _, e in pts], marker="o", color=style.color(reps[label]),
-                    label=f"{label}, {batch}" if several else label)
+            ax.errorbar([p for p, _, _ in pts], [100 * e for _, e, _ in pts], yerr=[100 * h for _, _, h in pts],
+                        marker="o", capsize=3, color=style.color(reps[label]),
+                        label=f"{label}, {batch}" if several else label)
         ax.set_xscale("log", base=2)
         if ps:
             ax.set_xticks(ps, [str(p) for p in ps])

@@ -10,7 +10,10 @@ Per run: its Cost (ggbench/runlog.py): means over the steps after warm-up (the f
 runlog.WARMUP_STEPS left out: allocation, the async pipelines filling) and over workers. Total = time
 with an exchange in flight, hidden or not; exposed = time the step waited; calls = time inside
 communication calls; mem = charged host work. Efficiency = compute / step time. p = all ranks. Runs of
-several platforms are separate series ('label @ platform')."""
+several platforms are separate series ('label @ platform'), and so are runs of several scaling regimes
+or data partitions ('label [fixed_worker_batch]', ggbench/cells.py): they are never one line.
+Runs of one series at one p (seeds) are one point: the mean Cost, with n, and step time and efficiency
+as mean ± 95% t interval (ggbench/stats.py) in the table and as error bars in the efficiency figure."""
 import argparse
 import os
 import sys
@@ -19,19 +22,58 @@ from collections import defaultdict
 import numpy as np
 from matplotlib.lines import Line2D
 
-from .. import registry, runlog, style, summary
+from .. import cells as cellmod
+from .. import registry, runlog, stats, style, summary
+
+
+class Point:
+    """The runs of one series at one p: their mean Cost (its fields read through) and the spread."""
+
+    def __init__(self, costs):
+        self.costs = costs
+        self.mean = runlog.mean_cost(costs)
+
+    def __getattr__(self, name):
+        return getattr(self.mean, name)
+
+    @property
+    def n(self):
+        return len(self.costs)
+
+    def stat(self, value):
+        return stats.describe([value(c) for c in self.costs])
+
+
+def series_name(run, with_platform, several):
+    """The run's series: its label (and platform), and its regime / partition where runs differ in them."""
+    extra = [f(run) for f, on in ((cellmod.regime_of, several[0]), (cellmod.partition_of, several[1])) if on]
+    return runlog.series_label(run, with_platform) + (f" [{', '.join(extra)}]" if extra else "")
 
 
 def collect(runs):
-    """({series: sorted [(p, Cost)]} in legend order, {series: colour}); a series is a label, with the
-    platform when the runs span several."""
+    """({series: sorted [(p, Point)]} in legend order, {series: colour}); a series is a label, with the
+    platform when the runs span several, and the regime / partition when they span several; a Point
+    is one cell (runs that differ only in seed, ggbench/cells.py)."""
     with_platform = runlog.several_platforms(runs)
-    series = defaultdict(list)
-    for r in runs:
-        series[runlog.series_label(r, with_platform)].append((r.ranks, r.cost()))
-    reps = runlog.by_series(runs)
+    several = (len({cellmod.regime_of(r) for r in runs}) > 1, len({cellmod.partition_of(r) for r in runs}) > 1)
+    series, reps = defaultdict(list), {}
+    for cell in sorted(cellmod.group(runs), key=lambda c: (runlog.sort_key(c.first), c.first.platform, c.regime,
+                                                           c.partition, c.first.ranks)):
+        name = series_name(cell.first, with_platform, several)
+        series[name].append((cell.first.ranks, Point([r.cost() for r in cell.runs])))
+        reps.setdefault(name, cell.first)
     return ({name: sorted(series[name], key=lambda x: x[0]) for name in reps},
             {name: style.color(r) for name, r in reps.items()})
+
+
+def spread(value, scale, fmt):
+    """Table text of a Point: the mean, with ± its 95% interval when it holds several runs."""
+    def text(c):
+        if getattr(c, "n", 1) < 2:
+            return summary.num(scale * value(c), fmt)
+        s = c.stat(value)
+        return f"{summary.num(scale * s.mean, fmt)} ± {summary.num(scale * s.half, fmt)}"
+    return text
 
 
 # Columns of the table: (header, text of a Cost, shown only when some Cost has it (None: always)).
@@ -42,8 +84,9 @@ COLUMNS = (
     ("comm exposed ms", summary.exposed, None),
     ("mem ms", lambda c: summary.ms(c.mem_s), lambda c: c.mem_s > 0),
     ("staging ms", lambda c: summary.ms(c.staging_s), lambda c: c.staging_s > 0),
-    ("step ms", lambda c: summary.ms(c.step_s), None),
-    ("eff %", lambda c: summary.num(100 * c.efficiency, ".1f"), None),
+    ("n", lambda c: str(getattr(c, "n", 1)), lambda c: getattr(c, "n", 1) > 1),
+    ("step ms", spread(lambda c: c.step_s, 1e3, ".3g"), None),
+    ("eff %", spread(lambda c: c.efficiency, 100, ".1f"), None),
     ("MB sent", lambda c: summary.mb(c.bytes_sent), None),
     ("MB recv", lambda c: summary.mb(c.bytes_recv), None),
     ("staleness", lambda c: summary.num(c.staleness, ".2g"), lambda c: c.staleness == c.staleness),
@@ -98,8 +141,9 @@ def draw_efficiency(series, colors, title):
     fig, ax = style.plt.subplots(figsize=(5.2, 3.6))
     mark = markers(series)
     for name, pts in series.items():
-        ax.plot([p for p, _ in pts], [100 * c.efficiency for _, c in pts], "-", color=colors[name], label=name,
-                **mark[name])
+        half = [100 * c.stat(lambda k: k.efficiency).half if getattr(c, "n", 1) > 1 else 0 for _, c in pts]
+        ax.errorbar([p for p, _ in pts], [100 * c.efficiency for _, c in pts], yerr=half, fmt="-", capsize=3,
+                    color=colors[name], label=name, **mark[name])
     p_axis(ax, series)
     ax.set_ylabel("compute efficiency (%)")
     ax.set_ylim(0, 105)

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 
-from .. import run_status
+from .. import run_meta, run_status
 from ..launch import first_error
 from . import slurm
 
@@ -103,6 +103,8 @@ def run_all(runs, launcher, program_of, study, dry_run, progress):
     failed, jobs = 0, []
     for run in runs:
         os.makedirs(run["out_dir"], exist_ok=True)
+        if run.get("meta"):
+            run_meta.write(run["out_dir"], run["meta"])
         path = os.path.join(run["out_dir"], SCRIPT)
         with open(path, "w", encoding="utf-8") as f:
             f.write(script(launcher, run, program_of(run), study))

@@ -70,14 +70,21 @@ def step_metrics(rng, block, steps, workers, schema, simulated, payload_scale):
 
 
 def write_run(path, algorithm, ranks, steps=40, evals=4, batch=32, finished=True, seed=0, old_style=False,
-              spec=None, schema=2, simulated=False, payload_scale=1):
+              spec=None, schema=2, simulated=False, payload_scale=1, train_seed=None, top1_shift=0.0,
+              partition=None, top1=None):
     """Writes one run log. algorithm is the config's algorithm block, e.g. {"name": "gossipgrad"}; spec
-    overrides the algorithm_spec written (new style only)."""
+    overrides the algorithm_spec written (new style only). train_seed and partition go into the config
+    (train.seed, data.partition) when given; top1_shift moves every test top-1, top1 (a list of E
+    values) replaces the curve of worker 0 and the averaged model."""
     rng = np.random.default_rng(seed)
     workers = workers_of(algorithm, ranks)
     block = algorithm if old_style else effective(algorithm)
     config = {"name": "fake", "model": "lenet", "data": {"name": "fashion-mnist"}, "algorithm": block,
               "train": {"epochs": 2, "batch": batch}, "output": {"path": str(path)}}
+    if train_seed is not None:
+        config["train"]["seed"] = train_seed
+    if partition is not None:
+        config["data"]["partition"] = partition
     if simulated:  # a proxy model, as the SMPI runner makes it
         config["model"] = {"layers": [{"type": "proxy", "name": "a", "params": 1000}]}
     str_t = h5py.string_dtype("utf-8")
@@ -108,7 +115,8 @@ def write_run(path, algorithm, ranks, steps=40, evals=4, batch=32, finished=True
         s.create_dataset("loss_mean", data=metrics["loss"].mean(axis=1), maxshape=(None,))
         e = f.create_group("eval")
         step = np.linspace(steps / evals, steps, evals).astype("i8")
-        top1 = 0.9 - 0.5 * np.exp(-np.arange(1, evals + 1))
+        top1 = np.asarray(top1, dtype=float) if top1 is not None else \
+            0.9 - 0.5 * np.exp(-np.arange(1, evals + 1)) + top1_shift
         for key, value in (("step", step), ("epoch", step / (steps / 2.0)), ("wall_s", step * 0.03),
                            ("consensus", np.zeros(evals) if algorithm["name"] in ("allreduce", "ps")
                             else 0.1 / np.arange(1, evals + 1))):
@@ -147,4 +155,31 @@ def write_study(root):
         d = root / f"allreduce_p{p}_gb64"
         d.mkdir()
         write_run(d / "run.h5", {"name": "allreduce"}, p, batch=64 // p, seed=100 + p)
+    return paths
+
+
+def write_meta(run_dir, study, regime, seed):
+    """The study runner's run_meta.json of a run (ggbench/run_meta.py)."""
+    run_dir = pathlib.Path(run_dir)
+    (run_dir / "run_meta.json").write_text(json.dumps(
+        {"study": study, "run": run_dir.name, "regime": regime, "seed": seed, "lr_reference_batch": None}))
+
+
+SEED_SHIFTS = {"allreduce": (0.0, 0.002, -0.002), "gossipgrad": (-0.030, -0.028, -0.032),
+               "gossip": (-0.001, 0.004, -0.004)}
+
+
+def write_seed_study(root, regime="fixed_worker_batch", ps=(2, 4), seeds=(1, 2, 3), partition="reshuffle"):
+    """A study swept over seeds as ggbench/study.py names and records it: allreduce, gossipgrad (3 points
+    below allreduce, a clear gap) and gossip (within noise of allreduce) at each p and seed."""
+    paths = []
+    for name, shifts in SEED_SHIFTS.items():
+        for p in ps:
+            for seed, shift in zip(seeds, shifts):
+                d = pathlib.Path(root) / f"{name}_p{p}_s{seed}"
+                d.mkdir(parents=True)
+                write_run(d / "run.h5", {"name": name}, p, seed=seed * 7 + p, train_seed=seed, top1_shift=shift,
+                          partition=partition)
+                write_meta(d, pathlib.Path(root).name, regime, seed)
+                paths.append(d / "run.h5")
     return paths

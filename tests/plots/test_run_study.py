@@ -186,6 +186,21 @@ class RunStudy(StudyCase):
         for fig in ("accuracy", "breakdown", "efficiency", "consensus", "ablation"):
             self.assertTrue((self.root / "results" / "mini" / "figures" / f"mini_{fig}.pdf").is_file(), fig)
 
+    def test_seeds_and_regime_are_run_and_recorded(self):
+        doc = {"name": "seeded", "base": str(self.config), "regime": {"kind": "fixed_worker_batch", "warmup_epochs": 1,
+                                                                      "reference_batch": 32},
+               "sweep": {"algorithm": [{"name": "allreduce"}], "ranks": [1], "seeds": [1, 2]}}
+        r = self.runner(self.study(doc), "--no-plots")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        for seed in (1, 2):
+            d = self.root / "results" / "seeded" / f"allreduce_p1_s{seed}"
+            meta = json.loads((d / "run_meta.json").read_text())
+            self.assertEqual((meta["regime"], meta["seed"], meta["lr_reference_batch"]), ("fixed_worker_batch", seed, 32))
+            self.assertIn("train.seed=", (d / "log.txt").read_text())
+        self.assertIn("Over seeds", r.stdout)  # the summary's table over seeds: one cell of two runs
+        bad = dict(doc, sweep={**doc["sweep"], "seeds": [1, 1]})
+        self.assert_bad(bad, "sweep.seeds[1]: seed 1 appears twice")
+
     def test_failure_and_timeout_are_reported(self):
         doc = {"name": "bad", "base": str(self.config), "sweep": {"ranks": [1]}}
         r = self.runner(self.study(doc), "--set", "fake.exit=3")
@@ -233,6 +248,16 @@ class RunSmpi(StudyCase):
         self.assertIn("--set train.bucket_kb=1024", ps)  # true units / payload scale
         self.assertIn("--set train.batch=4", ps)
         self.assertIn("--cfg=smpi/coll-selector:ompi", ps)
+
+    def test_seeds_expand_under_smpi(self):
+        doc = {"name": "ss", "base": str(self.config),
+               "sweep": {"algorithm": [{"name": "allreduce"}], "ranks": [4], "seeds": [5, 6]}}
+        r = self.smpi(self.study(doc), "--dry-run")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.strip().splitlines()
+        self.assertEqual(len(lines), 2)
+        self.assertIn("/allreduce_p4_s5/", lines[0])
+        self.assertIn("--set train.seed=6", lines[1])
 
     def test_runs_record_simulated_time_and_summarize(self):
         doc = {"name": "sm", "base": str(self.config),
