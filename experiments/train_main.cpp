@@ -12,7 +12,7 @@
 // Exit codes: core/util/exit_codes.hpp. Every message is one line (core/util/message.hpp).
 //   phase 1: config, the data's shape (file headers only), the model
 //   phase 2: optimizer, algorithm, then the data itself: a rank stores only what its role needs (its
-//            fixed partition with data.partition "fixed"; the test samples its evaluations use; a
+//            own partition with data.partition "fixed", "classes" or "dirichlet"; the test samples its evaluations use; a
 //            parameter server nothing), which keeps 128 simulated ranks in one SMPI process small;
 //            then the checkpoints (--resume: this rank's state read back) and the run log.
 // Exit codes: 0 done; 2 bad input (every rank); 3 error during training (the job is aborted);
@@ -26,6 +26,7 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,7 @@
 #include "core/comm/stall_watchdog.hpp"
 #include "core/config/run_config.hpp"
 #include "core/data/datasets.hpp"
+#include "core/data/label_partition.hpp"
 #include "core/data/sampler.hpp"
 #include "core/model/model_builder.hpp"
 #include "core/optim/optimizer_config.hpp"
@@ -56,6 +58,10 @@ namespace {
 
 using namespace gg;
 
+struct OwnedSamples {
+  std::vector<std::int64_t> ids, class_histogram;
+};
+
 // Everything a run owns, built in phase 1 (local, no communication) and phase 2 (collective).
 struct Run {
   RunConfig cfg;
@@ -70,6 +76,9 @@ struct Run {
   nlohmann::json spec;  // the algorithm's spec, as --describe prints it
   CheckpointSetup checkpoints;
   std::unique_ptr<RunSink> sink;
+  // Under a partition that owns samples: this worker's samples, and every worker's class counts
+  // [workers, classes] (what the run log records); filled while the training labels are read.
+  std::shared_ptr<OwnedSamples> owned = std::make_shared<OwnedSamples>();
 };
 
 // Returns true on every rank if any rank failed; the lowest failing rank prints its message.
@@ -123,18 +132,42 @@ void phase1(Run& run, const Args& args, Communicator& world) {
   if (world.rank() == 0 && !run.cfg.output.empty()) check_output_writable(run.cfg.output);
 }
 
-// What this worker stores of the data: its own partition of train under data.partition "fixed" (all
-// of train under "reshuffle", where the shard changes every epoch), and the test samples that its
-// evaluations use.
+// What this worker stores of the data: its own partition of train under data.partition "fixed",
+// "classes" or "dirichlet" (all of train under "reshuffle", where the shard changes every epoch), and
+// the test samples that its evaluations use. Every worker computes the whole partition from the
+// labels (label_partition.hpp): run.owned gets its own samples and every worker's class counts.
 DataKeep data_to_keep(const Run& run) {
   const int workers = run.algorithm->num_workers(), me = run.algorithm->worker_index();
   const std::uint64_t seed = run.cfg.train.seed;
   const bool replicas = run.cfg.train.eval_replicas;
   DataKeep keep;
-  if (run.source->partition() == Partition::Fixed)
-    keep.train = [=](std::int64_t n) { return ShardSampler::fixed_partition(n, workers, me, seed); };
-  keep.test = [=](std::int64_t n) { return Evaluator::samples_used(n, me, workers, replicas); };
+  if (owns_samples(run.source->partition())) {
+    const PartitionSpec spec = run.source->partition_spec();
+    const int classes = run.info.num_classes;
+    std::shared_ptr<OwnedSamples> out = run.owned;
+    keep.train = [=](std::int64_t, std::span<const std::int32_t> labels) {
+      const std::vector<std::int32_t> owners = partition_owners(spec, labels, classes, workers, seed);
+      out->class_histogram = class_histogram(owners, labels, classes, workers);
+      out->ids = samples_of(owners, me);
+      return out->ids;
+    };
+  }
+  keep.test = [=](std::int64_t n, std::span<const std::int32_t>) {
+    return Evaluator::samples_used(n, me, workers, replicas);
+  };
   return keep;
+}
+
+// The run log's /data group: the partition, its option and the class counts.
+PartitionRecord partition_record(const Run& run) {
+  const PartitionSpec& spec = run.source->partition_spec();
+  PartitionRecord r;
+  r.partition = partition_name(spec.kind);
+  if (spec.kind == Partition::Classes) r.classes_per_worker = spec.classes_per_worker;
+  if (spec.kind == Partition::Dirichlet) r.dirichlet_alpha = spec.dirichlet_alpha;
+  r.num_classes = run.info.num_classes;
+  r.class_histogram = run.owned->class_histogram;
+  return r;
 }
 
 void phase2(Run& run, const Args& args, Communicator& world, const HostCosts& costs) {
@@ -157,7 +190,7 @@ void phase2(Run& run, const Args& args, Communicator& world, const HostCosts& co
                        run.info.sample.str() + " in " + std::to_string(run.info.num_classes));
     // rejects a batch larger than a worker's shard, before any step
     ShardSampler(train.samples(), run.algorithm->num_workers(), run.algorithm->worker_index(), run.cfg.train.batch,
-                 run.cfg.train.seed, true, run.data.partition);
+                 run.cfg.train.seed, true, run.data.partition, run.owned->ids);
   }
   // Training ranks get their own communicator for evaluation and step gathering.
   run.workers = world.split(run.algorithm->trains() ? 0 : 1);
@@ -166,7 +199,7 @@ void phase2(Run& run, const Args& args, Communicator& world, const HostCosts& co
   if (world.rank() != 0 || run.cfg.output.empty() || run.checkpoints.already_finished) return;
   run.sink = args.resume ? open_resumed_run_sink(run.cfg, run.spec, world, *run.model, workers, costs,
                                                  run.checkpoints.resume_step)
-                         : open_run_sink(run.cfg, run.spec, world, *run.model, workers, costs);
+                         : open_run_sink(run.cfg, run.spec, world, *run.model, workers, costs, partition_record(run));
 }
 
 // --resume of a run whose final checkpoint was committed: nothing to train. Marks the log finished if
@@ -201,8 +234,9 @@ void print_header(const Run& run, Communicator& world) {
   std::printf("  data  %s: %lld train / %lld test samples of %s, %d classes\n", train.name.c_str(),
               (long long)train.samples(), (long long)run.data.test.samples(), train.sample.str().c_str(),
               train.num_classes);
-  if (run.data.partition == Partition::Fixed)
-    std::printf("        partition fixed: each worker keeps its own %lld training samples\n", (long long)train.size());
+  if (owns_samples(run.data.partition))
+    std::printf("        partition %s: each worker keeps its own %lld training samples\n",
+                partition_name(run.data.partition).c_str(), (long long)train.size());
   std::printf("  model %zu parameters in %zu layers, %.2f MFLOP/sample forward, %zu gradient buckets\n",
               run.model->num_params(), run.model->layers().size(), run.model->forward_flops_per_sample() / 1e6,
               run.model->buckets().size());
@@ -256,7 +290,7 @@ int main(int argc, char** argv) {
   error = capture("training", [&] {
     if (run.cfg.train.stop_check_every > 0) install_stop_signals();  // the workers agree on them
     Trainer trainer(run.cfg.train, TrainComms{world, *run.workers, world.meter()},
-                    TrainData{run.data.train, run.data.test, run.data.partition},
+                    TrainData{run.data.train, run.data.test, run.data.partition, run.owned->ids},
                     Learner{*run.model, *run.sgd, *run.algorithm, run.opt.lr}, run.sink.get(),
                     run.checkpoints.plan.get());
     result = trainer.run();

@@ -104,6 +104,10 @@ class Run:
     registry: object = field(default=None, repr=False)  # the ggbench.registry.Registry it was loaded with
     record: dict = field(default_factory=dict)  # the SMPI runner's record of this run ({} if none)
     meta: dict = field(default_factory=dict)    # the study runner's run_meta.json ({} if none)
+    # /data/class_histogram [W, C]: the samples of each class each worker owns (None: not in the log,
+    # e.g. data.partition "reshuffle"); data_attrs: the /data group's attributes (partition, ...)
+    class_histogram: object = None
+    data_attrs: dict = field(default_factory=dict)
 
     @property
     def block(self):
@@ -306,6 +310,8 @@ def load(path, registry=None):
         if "steps" in f:
             for key, ds in f["steps"].items():
                 st[RENAMED.get(key, key) if version < 2 else key] = ds[:]
+        data_attrs = {k: _attr(v) for k, v in f["data"].attrs.items()} if "data" in f else {}
+        histogram = f["data/class_histogram"][:] if "data/class_histogram" in f else None
     config = _json_attr(attrs, "config", path, {})
     spec = _json_attr(attrs, "algorithm_spec", path, None)
     algorithm = config.get("algorithm", {}).get("name") if isinstance(config, dict) else None
@@ -318,7 +324,8 @@ def load(path, registry=None):
     return Run(path=path, name=name, config=config, attrs=attrs, eval=ev, steps=st, spec=spec, spec_source=source,
                index=registry.index(algorithm) if registry is not None else None, registry=registry,
                record=runner_record(path, name) if in_run_dir else {},
-               meta=run_meta.read(os.path.dirname(os.path.abspath(path))) if in_run_dir else {})
+               meta=run_meta.read(os.path.dirname(os.path.abspath(path))) if in_run_dir else {},
+               class_histogram=histogram, data_attrs=data_attrs)
 
 
 def runner_record(path, name):

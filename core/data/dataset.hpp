@@ -6,6 +6,7 @@
 // addressed by their id in the whole data set (gather, Batch::ids), whatever a rank stores.
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -14,9 +15,11 @@
 
 namespace gg {
 
-// Which samples of a data set of n samples to store: ascending ids in [0, n). An empty function
-// stores every sample. (A function of n because n is known only once a file's header is read.)
-using KeepIds = std::function<std::vector<std::int64_t>(std::int64_t n)>;
+// Which samples of a data set of n samples to store: ascending ids in [0, n), chosen knowing n and
+// the labels of all n samples (a label-skewed partition needs them; core/data/label_partition.hpp).
+// An empty function stores every sample. (A function because n and the labels are known only once
+// the files are read.)
+using KeepIds = std::function<std::vector<std::int64_t>(std::int64_t n, std::span<const std::int32_t> labels)>;
 
 struct Dataset {
   std::string name;                  // "fashion-mnist/train"

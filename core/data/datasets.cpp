@@ -1,11 +1,13 @@
 #include "core/data/datasets.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <optional>
 #include <stdexcept>
 
 #include "core/data/cifar_reader.hpp"
 #include "core/data/idx_reader.hpp"
+#include "core/data/label_partition.hpp"
 #include "core/data/synthetic.hpp"
 #include "core/util/error.hpp"
 #include "core/util/message.hpp"
@@ -42,7 +44,7 @@ void keep_first(Dataset& ds, std::int64_t k) {
 }
 
 void keep(Dataset& ds, const KeepIds& ids) {
-  if (ids) ds.keep_only(ids(ds.samples()));
+  if (ids) ds.keep_only(ids(ds.samples(), ds.labels));
 }
 
 DatasetPair select(DatasetPair d, const LoadRequest& r) {
@@ -164,17 +166,41 @@ DataSource::DataSource(JsonReader& cfg) {
   train_limit_ = cfg.get_int("train_limit", INT64_MAX, 1);
   test_limit_ = cfg.get_int("test_limit", INT64_MAX, 1);
   normalize_ = cfg.get_bool("normalize", true);
-  partition_ = parse_partition(cfg.get_string("partition", "reshuffle", {"reshuffle", "fixed"}), cfg.path_of("partition"));
+  partition_ = read_partition(cfg);
   cfg.finish();
 }
 
-DataInfo DataSource::info() const { return kind_->info(); }
+PartitionSpec DataSource::read_partition(JsonReader& cfg) {
+  PartitionSpec spec;
+  spec.path = cfg.path();
+  spec.kind = parse_partition(cfg.get_string("partition", "reshuffle"), cfg.path_of("partition"));
+  // Each partition's own options: read (and recorded in the effective config) only under it.
+  struct Option {
+    const char* key;
+    Partition kind;
+  };
+  for (const Option& o : {Option{"classes_per_worker", Partition::Classes}, Option{"dirichlet_alpha", Partition::Dirichlet}})
+    if (cfg.has(o.key) && spec.kind != o.kind)
+      throw InputError("config: '" + cfg.path_of(o.key) + "' applies only to " + cfg.path_of("partition") + " \"" +
+                       partition_name(o.kind) + "\", not \"" + partition_name(spec.kind) + "\"");
+  if (spec.kind == Partition::Classes)  // the range is checked below, the class count in info()
+    spec.classes_per_worker = int(std::clamp<std::int64_t>(cfg.get_int("classes_per_worker", 2), -1, 1 << 30));
+  if (spec.kind == Partition::Dirichlet) spec.dirichlet_alpha = cfg.get_double("dirichlet_alpha", 0.5);
+  check_partition_spec(spec, 0);
+  return spec;
+}
+
+DataInfo DataSource::info() const {
+  DataInfo info = kind_->info();
+  check_partition_spec(partition_, info.num_classes);
+  return info;
+}
 
 DatasetPair DataSource::load(const DataKeep& keep) const {
   DatasetPair d = kind_->load(LoadRequest{name_, train_limit_, test_limit_, keep, normalize_});
   d.train.name = name_ + "/train";
   d.test.name = name_ + "/test";
-  d.partition = partition_;
+  d.partition = partition_.kind;
   if (normalize_) {
     apply_normalization(d.train, d.norm);
     apply_normalization(d.test, d.norm);

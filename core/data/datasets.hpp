@@ -8,8 +8,12 @@
 //                  (defaults [32,32,3], 10, 10000, 2000, 1, 1.0)
 //   "train_limit", "test_limit":   keep only the first K samples (quick tests)
 //   "normalize":   per-channel standardization with the train statistics (default true)
-//   "partition":   "reshuffle" (default) | "fixed": how the training set is split among workers, see
-//                  core/data/sampler.hpp. With "fixed" each rank stores only its own partition.
+//   "partition":   "reshuffle" (default) | "fixed" | "classes" | "dirichlet": how the training set is
+//                  split among workers, see core/data/sampler.hpp and label_partition.hpp. With all
+//                  but "reshuffle" each rank stores only its own partition.
+//   "classes_per_worker":  "classes" only: labels per worker, in [1, classes] (default 2)
+//   "dirichlet_alpha":     "dirichlet" only: concentration, in (0, 1e6] (default 0.5)
+//                  (either key under another partition is an error)
 // Unknown keys are errors (cfg.finish()), reported before any file is read.
 //
 // What a rank stores: load() keeps of each split only the samples a DataKeep names (the trainer's
@@ -25,6 +29,7 @@
 #include "core/config/json_reader.hpp"
 #include "core/data/dataset.hpp"
 #include "core/data/normalize.hpp"
+#include "core/data/label_partition.hpp"
 #include "core/data/sampler.hpp"
 
 namespace gg {
@@ -54,15 +59,19 @@ class DataSource {
   // Reads every key (unknown keys are errors); opens no file.
   explicit DataSource(JsonReader& cfg);
   const std::string& name() const { return name_; }
-  Partition partition() const { return partition_; }
+  Partition partition() const { return partition_.kind; }
+  const PartitionSpec& partition_spec() const { return partition_; }
   // Sample shape and class count, from file headers at most (IDX: the training images header).
+  // Throws InputError if the partition asks for more classes per worker than there are.
   DataInfo info() const;
   // Both splits (after the limits), storing only what `keep` names. Throws InputError for bad files.
   DatasetPair load(const DataKeep& keep = {}) const;
 
  private:
+  static PartitionSpec read_partition(JsonReader& cfg);
+
   std::string name_;
-  Partition partition_ = Partition::Reshuffle;
+  PartitionSpec partition_;
   std::int64_t train_limit_ = 0, test_limit_ = 0;
   bool normalize_ = true;
   std::shared_ptr<const DataKind> kind_;  // the reader of this dataset kind (datasets.cpp)

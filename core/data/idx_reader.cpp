@@ -68,8 +68,10 @@ IdxImagesHeader images_header(ByteReader& in, const std::string& where) {
 }
 
 // The ids to store of n samples: `keep`'s answer, checked (a bad answer is a caller bug).
-std::vector<std::int64_t> kept_ids(const KeepIds& keep, std::int64_t n, const std::string& name) {
-  std::vector<std::int64_t> ids = keep(n);
+std::vector<std::int64_t> kept_ids(const KeepIds& keep, std::int64_t n, const std::vector<std::uint8_t>& label_bytes,
+                                   const std::string& name) {
+  const std::vector<std::int32_t> labels(label_bytes.begin(), label_bytes.begin() + std::ptrdiff_t(n));
+  std::vector<std::int64_t> ids = keep(n, labels);
   for (std::size_t k = 0; k < ids.size(); ++k)
     if (ids[k] < 0 || ids[k] >= n || (k > 0 && ids[k] <= ids[k - 1]))
       throw std::out_of_range(name + ": samples to keep must be ascending ids in [0, " + std::to_string(n) +
@@ -129,7 +131,7 @@ Dataset load_idx(const std::string& images_path, const std::string& labels_path,
   // Images: the pixels as they stream in. Samples [0, n) form the data set; of those, `keep` are stored
   // and all feed the moments. The rest of the file is only counted.
   const std::int64_t n = std::min(hdr.count, std::max<std::int64_t>(options.limit, 0));
-  std::vector<std::int64_t> keep = options.keep ? kept_ids(options.keep, n, name) : std::vector<std::int64_t>{};
+  std::vector<std::int64_t> keep = options.keep ? kept_ids(options.keep, n, lbl_bytes, name) : std::vector<std::int64_t>{};
   const bool all = !options.keep || std::int64_t(keep.size()) == n;
   const std::size_t stored = all ? std::size_t(n) : keep.size();
 

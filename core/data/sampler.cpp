@@ -39,11 +39,17 @@ std::string split_text(std::int64_t n, int workers) {
 
 }  // namespace
 
-std::vector<std::string> partition_names() { return {"reshuffle", "fixed"}; }
+std::vector<std::string> partition_names() { return {"reshuffle", "fixed", "classes", "dirichlet"}; }
+
+const std::string& partition_name(Partition p) {
+  static const std::vector<std::string> names = partition_names();  // immutable after first use
+  return names.at(std::size_t(p));
+}
 
 Partition parse_partition(const std::string& text, const std::string& path) {
-  if (text == "reshuffle") return Partition::Reshuffle;
-  if (text == "fixed") return Partition::Fixed;
+  const std::vector<std::string> names = partition_names();
+  for (std::size_t i = 0; i < names.size(); ++i)
+    if (text == names[i]) return Partition(i);
   std::string list;
   for (const auto& n : partition_names()) list += (list.empty() ? "" : ", ") + n;
   throw InputError("config: '" + path + "' must be one of {" + list + "}, got \"" + text + "\"");
@@ -54,19 +60,26 @@ std::vector<std::int64_t> ShardSampler::fixed_partition(std::int64_t dataset_siz
   check_worker(num_workers, worker);
   check_size(dataset_size);
   const std::int64_t s = dataset_size / num_workers;
-  std::vector<std::int64_t> perm(static_cast<std::size_t>(dataset_size));
-  std::iota(perm.begin(), perm.end(), std::int64_t(0));
-  fisher_yates(perm, seed_of(seed, 0, kPartitionStream));
+  const std::vector<std::int64_t> perm = fixed_order(dataset_size, seed);
   std::vector<std::int64_t> mine(perm.begin() + std::ptrdiff_t(worker) * s,
                                  perm.begin() + std::ptrdiff_t(worker + 1) * s);
   std::sort(mine.begin(), mine.end());
   return mine;
 }
 
+std::vector<std::int64_t> ShardSampler::fixed_order(std::int64_t dataset_size, std::uint64_t seed) {
+  check_size(dataset_size);
+  std::vector<std::int64_t> perm(static_cast<std::size_t>(dataset_size));
+  std::iota(perm.begin(), perm.end(), std::int64_t(0));
+  fisher_yates(perm, seed_of(seed, 0, kPartitionStream));
+  return perm;
+}
+
 ShardSampler::ShardSampler(std::int64_t dataset_size, int num_workers, int worker, int batch,
-                           std::uint64_t seed, bool drop_last, Partition partition)
+                           std::uint64_t seed, bool drop_last, Partition partition,
+                           std::vector<std::int64_t> owned)
     : n_(dataset_size), workers_(num_workers), worker_(worker), batch_(batch), seed_(seed),
-      drop_last_(drop_last), partition_(partition) {
+      drop_last_(drop_last), partition_(partition), owned_(std::move(owned)) {
   check_worker(num_workers, worker);
   if (batch < 1) fail("batch size must be >= 1, got " + std::to_string(batch));
   check_size(dataset_size);
@@ -76,20 +89,33 @@ ShardSampler::ShardSampler(std::int64_t dataset_size, int num_workers, int worke
     fail("batch " + std::to_string(batch_) + " is larger than the " + std::to_string(shard_) + " samples of worker " +
          std::to_string(worker_) + "'s shard " + split_text(n_, workers_));
   steps_ = drop_last_ ? shard_ / batch_ : (shard_ + batch_ - 1) / batch_;
-  if (partition_ == Partition::Fixed) {
-    owned_ = fixed_partition(n_, workers_, worker_, seed_);
-    perm_.resize(owned_.size());
-  } else {
+  if (partition_ == Partition::Reshuffle) {
+    if (!owned_.empty()) fail("a reshuffled sampler owns no samples, but was given " + std::to_string(owned_.size()));
     perm_.resize(std::size_t(n_));
+  } else {
+    if (partition_ == Partition::Fixed && owned_.empty()) owned_ = fixed_partition(n_, workers_, worker_, seed_);
+    check_owned();
+    perm_.resize(owned_.size());
   }
   reset(0);
+}
+
+void ShardSampler::check_owned() const {
+  const std::string who = "worker " + std::to_string(worker_) + "'s " + partition_name(partition_) + " partition";
+  if (std::int64_t(owned_.size()) != shard_)
+    fail(who + " holds " + std::to_string(owned_.size()) + " samples, expected " + std::to_string(shard_) + " " +
+         split_text(n_, workers_));
+  for (std::size_t k = 0; k < owned_.size(); ++k)
+    if (owned_[k] < 0 || owned_[k] >= n_ || (k > 0 && owned_[k] <= owned_[k - 1]))
+      fail(who + " must be ascending sample ids in [0, " + std::to_string(n_) + "), got " + std::to_string(owned_[k]) +
+           " at position " + std::to_string(k));
 }
 
 void ShardSampler::reset(std::int64_t epoch) {
   epoch_ = epoch;
   step_ = 0;
   // Fisher-Yates from a fresh generator per epoch: independent of history.
-  if (partition_ == Partition::Fixed) {  // this worker's own order of its partition
+  if (partition_ != Partition::Reshuffle) {  // this worker's own order of its partition
     std::copy(owned_.begin(), owned_.end(), perm_.begin());
     fisher_yates(perm_, seed_of(seed_, std::uint64_t(epoch), kOrderStream + std::uint64_t(worker_)));
   } else {  // the same on every worker

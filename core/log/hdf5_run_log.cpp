@@ -86,8 +86,28 @@ Hdf5RunLog::Hdf5RunLog(const std::string& path, const RunLogInfo& info, const Bu
 }
 
 void Hdf5RunLog::create(const RunLogInfo& info, const BuildFacts& facts) {
-  if (!resumed_) write_attributes(info, facts);
+  if (!resumed_) {
+    write_attributes(info, facts);
+    write_partition(info.data);
+  }
   create_datasets(info);
+}
+
+void Hdf5RunLog::write_partition(const PartitionRecord& d) {
+  if (d.partition.empty()) return;
+  h5::Handle group = h5::create_group(cx_, file_.get(), "data");
+  const hid_t g = group.get();
+  h5::write_attr(cx_, g, "partition", d.partition);
+  h5::write_attr(cx_, g, "num_classes", std::int64_t{d.num_classes});
+  if (d.classes_per_worker > 0) h5::write_attr(cx_, g, "classes_per_worker", d.classes_per_worker);
+  if (d.dirichlet_alpha > 0) h5::write_attr(cx_, g, "dirichlet_alpha", d.dirichlet_alpha);
+  if (d.class_histogram.empty()) return;
+  const hsize_t classes = hsize_t(d.num_classes), rows = classes ? d.class_histogram.size() / classes : 0;
+  if (classes == 0 || rows * classes != d.class_histogram.size())
+    throw std::invalid_argument(path() + ": class histogram of " + std::to_string(d.class_histogram.size()) +
+                                " values is not [workers, " + std::to_string(classes) + "]");
+  h5::Extendable hist(cx_, g, "class_histogram", H5T_NATIVE_INT64, classes, rows);
+  hist.append(cx_, d.class_histogram.data(), rows);
 }
 
 void Hdf5RunLog::write_attributes(const RunLogInfo& info, const BuildFacts& facts) {

@@ -21,6 +21,15 @@
 
 namespace gg {
 
+// How the training set was split among the workers: the /data group (SCHEMA.md).
+struct PartitionRecord {
+  std::string partition;          // data.partition; empty: no /data group
+  std::int64_t classes_per_worker = 0;  // "classes" only (written when > 0)
+  double dirichlet_alpha = 0;     // "dirichlet" only (written when > 0)
+  int num_classes = 0;
+  std::vector<std::int64_t> class_histogram;  // [workers, num_classes] row-major; empty: not written
+};
+
 // Everything the root attributes hold that the log cannot find out by itself.
 struct RunLogInfo {
   std::string config_json;   // the effective config (every option, defaults filled in)
@@ -31,6 +40,7 @@ struct RunLogInfo {
   int workers = 1;           // training ranks (columns of /steps/*)
   int ranks = 1;             // all ranks, servers included
   std::int64_t num_params = 0;
+  PartitionRecord data;      // the /data group
 };
 
 // Facts about this process and build, filled at start: git revision (of the sources the binary was
@@ -80,6 +90,7 @@ class Hdf5RunLog final : public RunSink {
  private:
   void create(const RunLogInfo& info, const BuildFacts& facts);
   void write_attributes(const RunLogInfo& info, const BuildFacts& facts);
+  void write_partition(const PartitionRecord& data);
   void create_datasets(const RunLogInfo& info);
   void flush();
   void publish();

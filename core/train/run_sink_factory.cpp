@@ -116,8 +116,9 @@ std::unique_ptr<RunSink> open_resumed_run_sink(const RunConfig& cfg, const nlohm
 
 std::unique_ptr<RunSink> open_run_sink(const RunConfig& cfg, const nlohmann::json& algorithm_spec,
                                        Communicator& world, const Model& model, int workers,
-                                       const HostCosts& costs) {
-  const RunLogInfo info = run_log_info(cfg, algorithm_spec, world, model, workers, costs);
+                                       const HostCosts& costs, const PartitionRecord& data) {
+  RunLogInfo info = run_log_info(cfg, algorithm_spec, world, model, workers, costs);
+  info.data = data;
   try {
     return std::make_unique<Hdf5RunLog>(cfg.output, info);
   } catch (const InputError&) {  // the claim's own message

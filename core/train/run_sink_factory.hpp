@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/comm/communicator.hpp"
+#include "core/log/hdf5_run_log.hpp"
 #include "core/config/run_config.hpp"
 #include "core/model/model.hpp"
 #include "core/sim/host_costs.hpp"
@@ -22,9 +23,10 @@ void check_output_writable(const std::string& path);
 // revision, host, MPI library and versions, start time; datasets grow at each evaluation. Call it after
 // every block has been read, so that cfg.effective is complete.
 // costs: what the simulated node charges (core/sim/host_costs.hpp), recorded as the cost_model attribute.
+// data: how the training set was split (the /data group), nothing if its partition is empty.
 std::unique_ptr<RunSink> open_run_sink(const RunConfig& cfg, const nlohmann::json& algorithm_spec,
                                        Communicator& world, const Model& model, int workers,
-                                       const HostCosts& costs);
+                                       const HostCosts& costs, const PartitionRecord& data = {});
 // The same for a run resumed from its checkpoint after steps_done steps: claims its existing log (the
 // same lock a fresh run takes) and cuts it back to that boundary (Hdf5RunLog's resuming constructor).
 // Throws InputError naming the path.

@@ -94,7 +94,7 @@ TrainResult Trainer::train() {
   TrainResult result;
   const int workers = algo.num_workers();
   ShardSampler sampler(data_.train.samples(), workers, algo.worker_index(), opt_.batch, opt_.seed, true,
-                       data_.partition);
+                       data_.partition, data_.owned);
   const std::int64_t per_epoch = sampler.steps_per_epoch();
   const std::int64_t total = opt_.max_steps > 0 ? opt_.max_steps : opt_.epochs * per_epoch;
   // Evaluations at every 1/evals_per_epoch of an epoch (rounded to whole steps) and after the last step.

@@ -46,13 +46,16 @@ struct TrainComms {
   CommMeter& meter;
 };
 
-// What is trained on. partition: how the sampler splits train among workers; with Partition::Fixed,
-// train need only store this worker's partition (ShardSampler::fixed_partition), and test, on any
-// partition, only what Evaluator::samples_used names.
+// What is trained on. partition: how the sampler splits train among workers; with a partition that
+// owns samples (owns_samples: fixed, classes, dirichlet), train need only store this worker's samples
+// (ShardSampler::fixed_partition, label_partition.hpp), and test, on any partition, only what
+// Evaluator::samples_used names. owned: this worker's samples under classes and dirichlet (ascending,
+// see ShardSampler's constructor); may be empty under fixed, must be under reshuffle.
 struct TrainData {
   const Dataset& train;
   const Dataset& test;
   Partition partition;
+  std::vector<std::int64_t> owned = {};
 };
 
 // What learns: the replica, its optimizer, the algorithm that moves its data, the learning rate.

@@ -112,7 +112,7 @@ CASES = [
     Case("config_stall_limits_inverted", "'comm.stall_abort_s' (5) must be larger than 'comm.stall_warn_s' (10)",
          sets=["comm.stall_warn_s=10", "comm.stall_abort_s=5"]),
     Case("config_unknown_model", "unknown model 'vgg99'", sets=["model=vgg99"]),
-    Case("config_bad_partition", "'data.partition' must be one of {reshuffle, fixed}", sets=["data.partition=random"]),
+    Case("config_bad_partition", "'data.partition' must be one of {reshuffle, fixed, classes, dirichlet}", sets=["data.partition=random"]),
     Case("config_mpi_unknown_key", "unknown key 'train.epoch'", np=4, sets=["train.epoch=3"]),
     # ---- memory asked for by the config ----
     Case("memory_synthetic_too_large", "more than this machine's",

@@ -20,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     gg::ChannelMoments moments(1);
     gg::IdxOptions opt;
     opt.moments = &moments;
-    if (n % 3 == 0) opt.keep = [](std::int64_t k) {  // some runs store every other sample only
+    if (n % 3 == 0) opt.keep = [](std::int64_t k, std::span<const std::int32_t>) {  // some runs store every other sample only
       std::vector<std::int64_t> ids;
       for (std::int64_t i = 0; i < k; i += 2) ids.push_back(i);
       return ids;

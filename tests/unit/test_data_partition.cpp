@@ -228,7 +228,8 @@ TEST(DataIdxSelection, KeptRowsAndMomentsAreBitwiseThoseOfTheFullLoad) {
   // A selection within the limit, and the moments of all 120 samples.
   const Ids keep = {0, 7, 8, 64, 119};
   ChannelMoments m(1);
-  const Dataset part = load_idx(img, lbl, "m", 10, {120, [&](std::int64_t n) {
+  const Dataset part = load_idx(img, lbl, "m", 10, {120, [&](std::int64_t n, std::span<const std::int32_t> labels) {
+                                                      EXPECT_EQ(labels.size(), 120u);
                                                       EXPECT_EQ(n, 120);
                                                       return keep;
                                                     }, &m});
@@ -248,9 +249,9 @@ TEST(DataIdxSelection, KeptRowsAndMomentsAreBitwiseThoseOfTheFullLoad) {
   Bytes extra = idx_images(200, 5, 3);
   extra.push_back(1);
   const std::string bad = write(t.file("extra"), extra, false);
-  EXPECT_THROW(load_idx(bad, lbl, "m", 10, {3, [](std::int64_t) { return Ids{1}; }, nullptr}), InputError);
+  EXPECT_THROW(load_idx(bad, lbl, "m", 10, {3, [](std::int64_t, std::span<const std::int32_t>) { return Ids{1}; }, nullptr}), InputError);
   // A selection out of range is a caller bug.
-  EXPECT_THROW(load_idx(img, lbl, "m", 10, {3, [](std::int64_t) { return Ids{5}; }, nullptr}), std::out_of_range);
+  EXPECT_THROW(load_idx(img, lbl, "m", 10, {3, [](std::int64_t, std::span<const std::int32_t>) { return Ids{5}; }, nullptr}), std::out_of_range);
 }
 
 DataSource source(const std::string& text, nlohmann::json& holder) {
@@ -280,8 +281,8 @@ TEST(DataSourceKeep, PartitionKeyInfoAndSelectedLoadsMatchTheFullLoad) {
   const DataSource fixed = source(R"({"name": "mnist", "partition": "fixed", "train_limit": 60, )" + dir + "}", j2);
   EXPECT_EQ(fixed.partition(), Partition::Fixed);
   DataKeep keep;
-  keep.train = [](std::int64_t n) { return ShardSampler::fixed_partition(n, 4, 2, 9); };
-  keep.test = [](std::int64_t n) { return Evaluator::samples_used(n, 3, 4, false); };
+  keep.train = [](std::int64_t n, std::span<const std::int32_t>) { return ShardSampler::fixed_partition(n, 4, 2, 9); };
+  keep.test = [](std::int64_t n, std::span<const std::int32_t>) { return Evaluator::samples_used(n, 3, 4, false); };
   const DatasetPair part = fixed.load(keep);
   EXPECT_EQ(part.partition, Partition::Fixed);
   EXPECT_EQ(part.train.name, "mnist/train");
