@@ -99,6 +99,11 @@ class Run:
     index: int = None         # the algorithm's registry position, None without a registry or for unknown names
     registry: object = field(default=None, repr=False)  # the ggbench.registry.Registry it was loaded with
     record: dict = field(default_factory=dict)  # the SMPI runner's record of this run ({} if none)
+    # train.final_average: "allreduce" / "hypercube" when the log holds the exact final model's row (the
+    # replicas averaged after the last step), None otherwise. That row is kept apart from `eval`, so the
+    # curves and final() show the replicas as trained; final_model() reads it.
+    final_average: str = None
+    final_eval: dict = field(default_factory=dict)  # that row: 'step', 'rank0/top1', ... (scalars)
 
     @property
     def block(self):
@@ -204,8 +209,19 @@ class Run:
         return self.batch * self.workers / max(1e-12, float(np.mean(step))) if step.size else float("nan")
 
     def final(self, metric="top1", group="rank0"):
+        """The last evaluation during training (worker 0's replica by default; with train.final_average,
+        the row before the average)."""
         values = self.eval.get(f"{group}/{metric}")
         return float(values[-1]) if values is not None and len(values) else float("nan")
+
+    def final_replica(self, metric="top1"):
+        """Worker 0's replica after the last step, as trained (before any final average)."""
+        return self.final(metric, "rank0")
+
+    def final_model(self, metric="top1"):
+        """The exact final model (train.final_average: every replica after the average), NaN if the run
+        did not average."""
+        return float(self.final_eval.get(f"rank0/{metric}", float("nan")))
 
 
 def sort_key(run):
@@ -294,6 +310,14 @@ def load(path, registry=None):
             for metric in ("loss", "top1", "top5"):
                 name = f"eval/{group}/{metric}"
                 ev[f"{group}/{metric}"] = f[name][:] if name in f else np.zeros(0)
+        final_average, final_eval = None, {}
+        row = int(_attr(f["eval"].attrs["final_exact_row"])) if "eval" in f and "final_exact_row" in f["eval"].attrs else -1
+        if 0 <= row < len(ev["step"]):  # the exact final model's row: kept apart from the curves
+            final_average = str(_attr(f["eval"].attrs.get("final_average", "")))
+            for key, values in ev.items():
+                if len(values) == len(ev["step"]):
+                    final_eval[key] = values[row].item()
+                    ev[key] = np.delete(values, row)
         if "steps" in f:
             for key, ds in f["steps"].items():
                 st[RENAMED.get(key, key) if version < 2 else key] = ds[:]
@@ -308,7 +332,8 @@ def load(path, registry=None):
         else os.path.splitext(os.path.basename(path))[0]
     return Run(path=path, name=name, config=config, attrs=attrs, eval=ev, steps=st, spec=spec, spec_source=source,
                index=registry.index(algorithm) if registry is not None else None, registry=registry,
-               record=runner_record(path, name) if in_run_dir else {})
+               record=runner_record(path, name) if in_run_dir else {}, final_average=final_average,
+               final_eval=final_eval)
 
 
 def runner_record(path, name):

@@ -129,7 +129,7 @@ def check_describe(gg, args):
     # What the paper's algorithms must expose (each default says what a plain run does).
     expected = {"ps": {"servers": 1, "mode": "sync"},
                 "gossip": {"topology": "hypercube"},
-                "gossipgrad": {"topology": "hypercube", "shuffle": True}}
+                "gossipgrad": {"topology": "hypercube", "shuffle": "partner"}}
     for algo, defaults in expected.items():
         for opt, value in defaults.items():
             o = by_name.get(algo, {}).get(opt)
