@@ -312,10 +312,11 @@ def load(path, registry=None):
                 ev[f"{group}/{metric}"] = f[name][:] if name in f else np.zeros(0)
         final_average, final_eval = None, {}
         row = int(_attr(f["eval"].attrs["final_exact_row"])) if "eval" in f and "final_exact_row" in f["eval"].attrs else -1
-        if 0 <= row < len(ev["step"]):  # the exact final model's row: kept apart from the curves
+        rows = len(ev["step"])
+        if 0 <= row < rows:  # the exact final model's row: kept apart from the curves
             final_average = str(_attr(f["eval"].attrs.get("final_average", "")))
             for key, values in ev.items():
-                if len(values) == len(ev["step"]):
+                if len(values) == rows:
                     final_eval[key] = values[row].item()
                     ev[key] = np.delete(values, row)
         if "steps" in f:
