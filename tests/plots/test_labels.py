@@ -120,7 +120,8 @@ class SpecAnswers(unittest.TestCase):
         self.assertIsNone(spec.check_block(gg, {"name": "gossipgrad", "rotation": "none", "shuffle": "none"}, "a"))
         self.assertIn("a.rotaton: unknown option of gossipgrad", spec.check_block(gg, {"rotaton": "none"}, "a"))
         self.assertIn("expected one of none, shift, permutation", spec.check_block(gg, {"rotation": "x"}, "a"))
-        self.assertIn("a.shuffle: expected one of none, partner, ring", spec.check_block(gg, {"shuffle": True}, "a"))
+        self.assertIn("a.shuffle: expected string, got true", spec.check_block(gg, {"shuffle": True}, "a"))  # the old bool
+        self.assertIn("a.shuffle: expected one of none, partner, ring", spec.check_block(gg, {"shuffle": "off"}, "a"))
         self.assertIn("a.servers: expected int", spec.check_block(ps, {"servers": True}, "a"))
         self.assertIsNone(spec.check_block(ps, {"servers": 0}, "a"))  # colocated
         self.assertIn("-1 is outside [0, 1.04858e+06]", spec.check_block(ps, {"servers": -1}, "a"))
