@@ -65,6 +65,11 @@ class Algorithm {
   virtual void on_bucket_ready(const Bucket& bucket) {}
   virtual void finish_step(TrainState& state) = 0;
   virtual void finish() {}
+  // After finish(), the trainer replaced the model's parameters (and layer state) by the mean over the
+  // workers (train.final_average, core/train/final_average.hpp). An algorithm that keeps its own copy of
+  // the model re-derives it from the new parameters so its state stays consistent (a final checkpoint
+  // follows); no step follows. Default: nothing (the model's parameters are the algorithm's model).
+  virtual void model_replaced() {}
 
   // Statistics of the last finished step (reset by begin_step).
   virtual const StepStats& stats() const = 0;

@@ -39,7 +39,7 @@ namespace {
 PairExchangeOptions gossip_options(const AlgorithmOptions& o, std::uint64_t seed) {
   PairExchangeOptions opt = pair_exchange_options(o, seed);
   opt.schedule.rotation = Rotation::None;
-  opt.shuffle = false;
+  opt.shuffle = ShuffleRoute::None;
   return opt;
 }
 

@@ -2,9 +2,10 @@
 // hypercube or dissemination schedule, partners rotated after every full cycle, optionally with the
 // asynchronous sample shuffle. Semantics of every option: pair_exchange.hpp, schedule.hpp and
 // sample_shuffle.hpp. Defaults follow the original MaTEx code (hypercube, shift rotation, parameters with
-// momentum, async, shuffle on) except one: the async exchange is applied as a correction
-// w += (w'_{t-1} - w_sent)/2, an extension that keeps the sum over ranks; MaTEx's own rule, the stale
-// average w = (w_t + w'_{t-1})/2, is async_rule = "average". (Gradient exchange never mixes the
+// momentum, async) except two: the sample shuffle follows the gossip partner (the paper; MaTEx's fixed
+// ring is shuffle = "ring"), and the async exchange is applied as a correction w += (w'_{t-1} - w_sent)/2,
+// an extension that keeps the sum over ranks; MaTEx's own rule, the stale average w = (w_t + w'_{t-1})/2,
+// is async_rule = "average". (Gradient exchange never mixes the
 // parameters themselves, so replicas drift apart: on lenet/Fashion-MNIST, 4 ranks, 300 steps, consensus
 // distance 0.13 and -3.5 points top-1 against 6e-4..1e-3 and -0.5..0 points with parameter exchange.)
 #include "algorithms/pair_exchange.hpp"
@@ -16,8 +17,9 @@ AlgorithmSpec gossipgrad_spec() {
   options.push_back({.name = "rotation", .default_value = "shift", .choices = {"none", "shift", "permutation"},
                      .doc = "partner rotation after each cycle: shift (original code), permutation (extension), "
                             "none"});
-  options.push_back({.name = "shuffle", .type = OptionType::Bool, .default_value = true,
-                     .doc = "asynchronous sample shuffle along the gossip partner (paper)"});
+  options.push_back({.name = "shuffle", .default_value = "partner", .choices = {"none", "partner", "ring"},
+                     .doc = "asynchronous sample shuffle: partner, along the gossip partner (paper); ring, a "
+                            "fixed ring, send to rank-1 and receive from rank+1 (original code); none"});
   return {
       .name = "gossipgrad",
       .summary = "GossipGraD: one partner per step, rotated every cycle, asynchronous exchange and sample shuffle",
@@ -28,7 +30,7 @@ AlgorithmSpec gossipgrad_spec() {
       .make = [](const AlgorithmOptions& o, const AlgorithmEnv& env) -> std::unique_ptr<Algorithm> {
         PairExchangeOptions opt = pair_exchange_options(o, env.seed);
         opt.schedule.rotation = rotation_from(o.get_string("rotation"));
-        opt.shuffle = o.get_bool("shuffle");
+        opt.shuffle = shuffle_route_from(o.get_string("shuffle"));
         return std::make_unique<PairExchange>(opt, env, "algorithm");
       },
       .guarantees = pair_exchange_guarantees,

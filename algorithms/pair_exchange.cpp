@@ -75,7 +75,7 @@ PairExchange::PairExchange(PairExchangeOptions opt, const AlgorithmEnv& env, con
       schedule_(checked(opt_.schedule, env.comm.size(), config_path), env.comm.rank(), env.comm.size()),
       exchange_tag_(env.comm.reserve_tags(4)) {
   // One rank has nobody to swap samples with: the shuffle is a no-op there.
-  if (opt_.shuffle && comm_.size() > 1) shuffle_.emplace(comm_, model_.input_sample(), model_.max_batch());
+  if (opt_.shuffle != ShuffleRoute::None && comm_.size() > 1) shuffle_.emplace(comm_, model_.input_sample(), model_.max_batch());
   setup();
 }
 
@@ -115,7 +115,7 @@ void PairExchange::begin_step(std::int64_t step) {
 }
 
 void PairExchange::shuffle(Batch& batch) {
-  if (shuffle_) shuffle_->exchange(batch, partners_, stats_);
+  if (shuffle_) shuffle_->exchange(batch, shuffle_partners(opt_.shuffle, comm_.rank(), comm_.size(), partners_), stats_);
 }
 
 void PairExchange::post(Slot& s, std::size_t b, int parity) {
@@ -262,7 +262,8 @@ void PairExchange::save_state(std::int64_t, StateWriter& out) {
     out.put_floats(key + ".send", s.send);
     out.put_bytes(key + ".posted", std::as_bytes(std::span<const char>(s.posted)));
   }
-  out.put_int("pair.shuffle", shuffle_ ? 1 : 0);
+  // 0: no shuffle, 1: partner (what checkpoints from before the ring route wrote for "on"), 2: ring
+  out.put_int("pair.shuffle", shuffle_ ? std::int64_t(opt_.shuffle) : 0);
   if (shuffle_) shuffle_->save_state(out);
 }
 
@@ -286,7 +287,7 @@ void PairExchange::load_state(StateReader& in) {
                        " buckets, expected " + std::to_string(s.posted.size()));
     std::memcpy(s.posted.data(), posted.data(), posted.size());
   }
-  if ((in.get_int("pair.shuffle") != 0) != shuffle_.has_value())
+  if (in.get_int("pair.shuffle") != (shuffle_ ? std::int64_t(opt_.shuffle) : 0))
     throw InputError(in.source() + ": record 'pair.shuffle': the checkpoint was written with another sample shuffle "
                      "setting");
   if (shuffle_) shuffle_->load_state(in);

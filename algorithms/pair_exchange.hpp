@@ -2,7 +2,8 @@
 // Pairwise 0.5/0.5 averaging with one partner per step: the engine behind "gossip" (hypercube,
 // no rotation) and "gossipgrad" (any topology and rotation, optional sample shuffle). Partners come
 // from Schedule (schedule.hpp): each step t a rank sends to send_to(t) and receives from recv_from(t)
-// (the same rank for hypercube). Notation below: x = own value, x' = value received from recv_from.
+// (the same rank for hypercube); the sample shuffle (gossipgrad) sends its batch along those partners or
+// along a fixed ring (sample_shuffle.hpp, ShuffleRoute). Notation below: x = own value, x' = value received from recv_from.
 //
 // Gradient exchange never averages the parameters themselves: replicas drift apart over training
 // (consensus distance ~0.1 on lenet after a few hundred steps). Parameter exchange contracts them.
@@ -55,7 +56,7 @@ struct PairExchangeOptions {
   Exchange exchange = Exchange::Parameters;
   Timing timing = Timing::Async;
   AsyncRule async_rule = AsyncRule::Correction;
-  bool shuffle = false;
+  ShuffleRoute shuffle = ShuffleRoute::None;  // sample_shuffle.hpp
 };
 
 // The options gossip and gossipgrad share: topology, exchange, timing, async_rule (specs and their reading).

@@ -9,6 +9,19 @@
 
 namespace gg {
 
+ShuffleRoute shuffle_route_from(const std::string& s) {
+  if (s == "none") return ShuffleRoute::None;
+  if (s == "partner") return ShuffleRoute::Partner;
+  if (s == "ring") return ShuffleRoute::Ring;
+  throw std::invalid_argument("shuffle_route_from: unknown shuffle \"" + s + "\"");
+}
+
+Partners shuffle_partners(ShuffleRoute route, int rank, int p, Partners gossip) {
+  if (route == ShuffleRoute::None || p <= 1) return {};
+  if (route == ShuffleRoute::Partner) return gossip;
+  return {(rank + p - 1) % p, (rank + 1) % p};
+}
+
 SampleShuffle::SampleShuffle(Communicator& comm, Shape sample, int max_batch)
     : comm_(comm),
       sample_(sample),

@@ -14,16 +14,28 @@
 // duplicated by an exchange: the ids trained by all ranks at step t >= 1 are exactly, as a multiset,
 // the ids the samplers produced at step t-1.
 //
+// Routes (gossipgrad's option shuffle, shuffle_partners below): Partner sends along the step's gossip
+// partners (the paper); Ring is the original MaTEx Caffe code's fixed ring, independent of the gossip
+// schedule: every step rank r sends to r-1 and receives from r+1 (mod p), so the batch rank r trains at
+// step t is the one rank r+1 sampled as its b_t. Both are permutations of the ranks in every step.
+//
 // Wire format, one message: int64 n | int64 ids[n] | int32 labels[n] (+4 pad if n odd) | float x[n*per_sample].
 // Buffers (one send, one receive) are sized once for the model's max batch; per step allocates nothing
 // as long as the trainer's Batch keeps its capacity.
 #include <cstddef>
+#include <string>
 #include <vector>
 
 #include "algorithms/algorithm.hpp"
 #include "algorithms/schedule.hpp"
 
 namespace gg {
+
+enum class ShuffleRoute { None = 0, Partner = 1, Ring = 2 };  // values are checkpoint records
+// Parses "none" / "partner" / "ring" (already validated by the option spec).
+ShuffleRoute shuffle_route_from(const std::string& s);
+// Where rank's batch goes and whose it receives this step, given the step's gossip partners.
+Partners shuffle_partners(ShuffleRoute route, int rank, int p, Partners gossip);
 
 class SampleShuffle {
  public:

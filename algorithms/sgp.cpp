@@ -105,6 +105,16 @@ class Sgp final : public Algorithm {
     write_z();
   }
 
+  // The final average (train.final_average) replaced z_i = x_i / w_i, the model evaluated, by the mean of
+  // the z over workers: the numerators follow, x_i <- w_i z_i (w_i kept), so z_i = x_i / w_i is the
+  // averaged model again (up to rounding). After finish() nothing is in flight and w_i = 1.
+  void model_replaced() override {
+    std::span<const float> z = model_.params();
+    const float w = xw_[n_];
+    for (std::size_t i = 0; i < n_; ++i) xw_[i] = z[i] * w;
+    started_ = true;
+  }
+
   // The numerators and weight; with overlap, the push in flight (completed here, added at the next step
   // exactly as if it had arrived then) and what this rank pushed. The params hold x / w: not needed.
   void save_state(std::int64_t, StateWriter& out) override {

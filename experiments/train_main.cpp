@@ -45,6 +45,7 @@
 #include "core/sim/compute_profile.hpp"
 #include "core/train/checkpoint_plan.hpp"
 #include "core/train/evaluator.hpp"
+#include "core/train/final_average.hpp"
 #include "core/train/run_sink_factory.hpp"
 #include "core/train/trainer.hpp"
 #include "core/util/error.hpp"
@@ -181,6 +182,7 @@ void phase2(Run& run, const Args& args, Communicator& world, const HostCosts& co
       algo_cfg, AlgorithmEnv{world, *run.model, *run.sgd, run.cfg.train.seed, run.cfg.ring_iallreduce});
   run.spec = describe(find_algorithm(run.algorithm->name(), "algorithm.name"));
   run.opt.lr.apply_linear_scaling(run.cfg.train.batch * run.algorithm->num_workers());
+  check_final_average(run.cfg.train.final_average, run.algorithm->num_workers());
   if (run.algorithm->trains()) {  // parameter servers touch no sample: they load nothing
     run.data = run.source->load(data_to_keep(run));
     const Dataset& train = run.data.train;

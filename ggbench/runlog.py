@@ -108,6 +108,11 @@ class Run:
     # e.g. data.partition "reshuffle"); data_attrs: the /data group's attributes (partition, ...)
     class_histogram: object = None
     data_attrs: dict = field(default_factory=dict)
+    # train.final_average: "allreduce" / "hypercube" when the log holds the exact final model's row (the
+    # replicas averaged after the last step), None otherwise. That row is kept apart from `eval`, so the
+    # curves and final() show the replicas as trained; final_model() reads it.
+    final_average: str = None
+    final_eval: dict = field(default_factory=dict)  # that row: 'step', 'rank0/top1', ... (scalars)
 
     @property
     def block(self):
@@ -213,8 +218,19 @@ class Run:
         return self.batch * self.workers / max(1e-12, float(np.mean(step))) if step.size else float("nan")
 
     def final(self, metric="top1", group="rank0"):
+        """The last evaluation during training (worker 0's replica by default; with train.final_average,
+        the row before the average)."""
         values = self.eval.get(f"{group}/{metric}")
         return float(values[-1]) if values is not None and len(values) else float("nan")
+
+    def final_replica(self, metric="top1"):
+        """Worker 0's replica after the last step, as trained (before any final average)."""
+        return self.final(metric, "rank0")
+
+    def final_model(self, metric="top1"):
+        """The exact final model (train.final_average: every replica after the average), NaN if the run
+        did not average."""
+        return float(self.final_eval.get(f"rank0/{metric}", float("nan")))
 
 
 def sort_key(run):
@@ -307,6 +323,15 @@ def load(path, registry=None):
             for metric in ("loss", "top1", "top5"):
                 name = f"eval/{group}/{metric}"
                 ev[f"{group}/{metric}"] = f[name][:] if name in f else np.zeros(0)
+        final_average, final_eval = None, {}
+        row = int(_attr(f["eval"].attrs["final_exact_row"])) if "eval" in f and "final_exact_row" in f["eval"].attrs else -1
+        rows = len(ev["step"])
+        if 0 <= row < rows:  # the exact final model's row: kept apart from the curves
+            final_average = str(_attr(f["eval"].attrs.get("final_average", "")))
+            for key, values in ev.items():
+                if len(values) == rows:
+                    final_eval[key] = values[row].item()
+                    ev[key] = np.delete(values, row)
         if "steps" in f:
             for key, ds in f["steps"].items():
                 st[RENAMED.get(key, key) if version < 2 else key] = ds[:]
@@ -325,7 +350,8 @@ def load(path, registry=None):
                index=registry.index(algorithm) if registry is not None else None, registry=registry,
                record=runner_record(path, name) if in_run_dir else {},
                meta=run_meta.read(os.path.dirname(os.path.abspath(path))) if in_run_dir else {},
-               class_histogram=histogram, data_attrs=data_attrs)
+               class_histogram=histogram, data_attrs=data_attrs, final_average=final_average,
+               final_eval=final_eval)
 
 
 def runner_record(path, name):

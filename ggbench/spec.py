@@ -42,7 +42,7 @@ def value_text(value):
 
 
 def label(spec, block):
-    """'gossipgrad' or 'gossipgrad (rotation=none, shuffle=off)': the name and the differing options."""
+    """'gossipgrad' or 'gossipgrad (rotation=none, shuffle=none)': the name and the differing options."""
     parts = [f"{k}={value_text(v)}" for k, v in differing(spec, block).items()]
     name = block.get("name", spec["name"] if spec else "?")
     return f"{name} ({', '.join(parts)})" if parts else name

@@ -135,6 +135,15 @@ json load_config_json(const std::string& path, const std::vector<std::string>& o
   return doc;
 }
 
+const char* final_average_name(FinalAverage how) {
+  switch (how) {
+    case FinalAverage::Allreduce: return "allreduce";
+    case FinalAverage::Hypercube: return "hypercube";
+    case FinalAverage::None: break;
+  }
+  return "none";
+}
+
 RunConfig parse_run_config(const json& doc) {
   RunConfig rc;
   rc.resolved = doc;
@@ -160,6 +169,10 @@ RunConfig parse_run_config(const json& doc) {
   t.checkpoint_every = tr.get_int("checkpoint_every", 0, 0);
   t.checkpoint_minutes = tr.get_double("checkpoint_minutes", 0, 0);
   t.stop_check_every = int(tr.get_int("stop_check_every", 10, 0, 1 << 30));
+  const std::string avg = tr.get_string("final_average", "none", {"none", "allreduce", "hypercube"});
+  t.final_average = avg == "allreduce" ? FinalAverage::Allreduce
+                    : avg == "hypercube" ? FinalAverage::Hypercube
+                                         : FinalAverage::None;
   tr.finish();
   auto out = root.object("output");
   rc.output = out.get_string("path", "");

@@ -13,8 +13,10 @@
 //   "train": {"epochs": 10, "batch": 64, "seed": 1, "threads": 1, "evals_per_epoch": 1,
 //             "max_steps": 0, "log_every": 100, "bucket_kb": 1024, "eval_replicas": true,
 //             "max_loss": 1e4, "health_every": 100,   // divergence checks: core/train/health.hpp
-//             "checkpoint_every": 0, "checkpoint_minutes": 0, "stop_check_every": 10},
+//             "checkpoint_every": 0, "checkpoint_minutes": 0, "stop_check_every": 10,
 //                                            // checkpoints and signals: core/train/run_control.hpp
+//             "final_average": "none"},      // or "allreduce", "hypercube": one exact model at the end
+//                                            // (core/train/final_average.hpp)
 //   "output": {"path": "results/quick/allreduce.h5"},
 //   "comm": {"iallreduce": "mpi",            // "ring": the engine's own nonblocking allreduce on
 //                                            // point-to-point messages (for SMPI, whose
@@ -33,6 +35,11 @@
 #include "core/sim/compute_noise.hpp"
 
 namespace gg {
+
+// train.final_average: how the workers' replicas become one exact model after the last step (none: they
+// are left as trained). Semantics: core/train/final_average.hpp.
+enum class FinalAverage { None, Allreduce, Hypercube };
+const char* final_average_name(FinalAverage how);  // "none", "allreduce", "hypercube"
 
 struct TrainOptions {
   int epochs = 10;
@@ -53,6 +60,7 @@ struct TrainOptions {
   std::int64_t checkpoint_every = 0;  // steps
   double checkpoint_minutes = 0;      // wall-clock minutes
   int stop_check_every = 10;          // steps
+  FinalAverage final_average = FinalAverage::None;
 };
 
 // The stall watchdog's limits in seconds (0: off).

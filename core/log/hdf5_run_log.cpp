@@ -216,6 +216,11 @@ void Hdf5RunLog::on_eval(const EvalRecord& e) {
     metrics_[g][1].append(cx_, &groups[g]->top1, 1);
     metrics_[g][2].append(cx_, &groups[g]->top5, 1);
   }
+  if (!e.final_average.empty()) {  // the exact final model's row (SCHEMA.md, /eval)
+    const h5::Handle eval = h5::create_group(cx_, file_.get(), "eval");  // opens it
+    h5::write_attr(cx_, eval.get(), "final_average", e.final_average);
+    h5::write_attr(cx_, eval.get(), "final_exact_row", std::int64_t(e_step_.rows()) - 1);
+  }
   flush();
   publish();  // the first evaluation makes the log visible at its path
 }

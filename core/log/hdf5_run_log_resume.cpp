@@ -40,6 +40,13 @@ Hdf5RunLog::Hdf5RunLog(const std::string& path, const RunLogInfo& info, std::int
   const auto evals_kept = std::count_if(evals.begin(), evals.end(), [&](std::int64_t s) { return s <= steps_done; });
   h5::truncate_rows(cx_, steps.get(), hsize_t(steps_done));
   h5::truncate_rows(cx_, eval.get(), hsize_t(evals_kept));
+  // The final model's row is only written after the last step, which a resumable checkpoint precedes.
+  for (const char* a : {"final_average", "final_exact_row"})
+  {
+    const htri_t has = H5Aexists(eval.get(), a);
+    cx_.ok(has < 0 ? herr_t(-1) : herr_t(0), "H5Aexists");
+    if (has > 0) cx_.ok(H5Adelete(eval.get(), a), "H5Adelete");
+  }
   create(info, facts);  // opens every dataset after its kept rows
 
   std::string text = h5::read_string_attr(cx_, root, "resumes");

@@ -38,6 +38,7 @@ void Progress::step(std::int64_t step, double loss, double elapsed_s, int every)
 
 void Progress::eval(const EvalRecord& e, bool several) {
   if (!enabled_) return;
+  if (!e.final_average.empty()) std::fprintf(out_, "final model (replicas averaged by %s):\n", e.final_average.c_str());
   std::fprintf(out_, "eval  epoch %.2f  step %lld  test loss %.4f  top-1 %.2f%%  top-5 %.2f%%", e.epoch,
                (long long)e.step, e.rank0.loss, 100 * e.rank0.top1, 100 * e.rank0.top5);
   if (several)

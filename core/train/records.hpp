@@ -33,6 +33,9 @@ struct EvalRecord {
   Metrics averaged;        // the average of all replicas (not fed back)
   Metrics replica_min, replica_max;  // over replicas (equal to rank0 when eval_replicas is off)
   double consensus = 0;    // mean_i ||x_i - xbar|| / ||xbar||
+  // Empty for the evaluations during training. "allreduce" or "hypercube": this row evaluates the
+  // replicas after train.final_average (core/train/final_average.hpp), the run's exact final model.
+  std::string final_average;
 };
 
 // Receives records on rank 0. steps holds steps x workers records, step-major.

@@ -6,6 +6,7 @@
 
 #include "core/data/sampler.hpp"
 #include "core/train/evaluator.hpp"
+#include "core/train/final_average.hpp"
 #include "core/train/health.hpp"
 #include "core/train/progress.hpp"
 #include "core/train/run_control.hpp"
@@ -69,7 +70,10 @@ void Trainer::flush_steps() {
   pending_.clear();
 }
 
-TrainResult Trainer::run() { return learner_.algorithm.trains() ? train() : serve(); }
+TrainResult Trainer::run() {
+  check_final_average(opt_.final_average, learner_.algorithm.num_workers());  // every rank, before any step
+  return learner_.algorithm.trains() ? train() : serve();
+}
 
 TrainResult Trainer::serve() {  // a parameter server: serve until every worker is done
   Algorithm& algo = learner_.algorithm;
@@ -113,6 +117,7 @@ TrainResult Trainer::train() {
   const bool leader = comms_.world.rank() == 0;
   Progress progress(leader, total, per_epoch, opt_.batch * workers);
   Evaluator evaluator(comms_.workers, learner_.model, data_.test, opt_.eval_replicas);
+  FinalAverager averager(opt_.final_average, comms_.workers, learner_.model);
   const std::int64_t eval_gap = evals > 0 ? per_epoch / evals + 1 : total;
   pending_.reserve(std::size_t(std::min<std::int64_t>({eval_gap, total, std::int64_t(kStepsPerWrite)})) + 1);
   HealthMonitor health(opt_.max_loss, opt_.health_every, comms_.workers);
@@ -145,6 +150,18 @@ TrainResult Trainer::train() {
       progress.eval(e, workers > 1);
       if (leader && sink_) sink_->on_eval(e);
       result.last_eval = e;
+      if (last && opt_.final_average != FinalAverage::None) {  // one more row: the exact final model
+        averager.run();
+        algo.model_replaced();
+        EvalRecord f = evaluator.run();
+        f.step = e.step;
+        f.epoch = e.epoch;
+        f.wall_s = now_s() - t_start;
+        f.final_average = final_average_name(opt_.final_average);
+        progress.eval(f, workers > 1);
+        if (leader && sink_) sink_->on_eval(f);
+        result.last_eval = f;
+      }
       clock.eval_s += now_s() - t_eval;
       stop = health.agree(step + 1, &e);
     } else {

@@ -4,6 +4,8 @@
 //              announced to the algorithm, finish_step), then the step's record
 //   each boundary: what the workers agree on (run_control.hpp: checkpoint? stop on a signal?)
 //   every eval: replica / averaged-model accuracy and consensus distance
+//   after the last eval, with train.final_average: the replicas are averaged into one exact model
+//              (final_average.hpp) and evaluated once more, a row marked as the final model
 //   every eval and every train.health_every steps: the workers agree on divergence (health.hpp)
 //   checkpoints: this rank's state (rank_state.hpp + Algorithm::save_state) to its file, committed by
 //                rank 0 once every rank's write succeeded (checkpoint_store.hpp)

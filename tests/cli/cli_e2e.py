@@ -18,6 +18,10 @@ CHECK is one of
                      mpiexec: every rank exits with status 2 on its own (each rank runs inside a shell that
                      reports its exit status, so mpiexec cannot cut a rank short), exactly one error line
                      naming the option is printed, nothing goes to stdout, no log file is written
+  final-average M NP gossipgrad on NP ranks with train.final_average=M (allreduce or hypercube): the log's
+                     last /eval row is the exact final model (attributes final_average, final_exact_row),
+                     its replica top-1 equals the averaged model's exactly and the replicas agree; the row
+                     before it records the replicas as trained; ggbench.runlog exposes both
 Exit status 0 when every check passes; otherwise each failure is printed as 'FAIL: ...'.
 """
 import argparse
@@ -129,7 +133,7 @@ def check_describe(gg, args):
     # What the paper's algorithms must expose (each default says what a plain run does).
     expected = {"ps": {"servers": 1, "mode": "sync"},
                 "gossip": {"topology": "hypercube"},
-                "gossipgrad": {"topology": "hypercube", "shuffle": True}}
+                "gossipgrad": {"topology": "hypercube", "shuffle": "partner"}}
     for algo, defaults in expected.items():
         for opt, value in defaults.items():
             o = by_name.get(algo, {}).get(opt)
@@ -297,6 +301,37 @@ def check_bad_options(gg, args):
         check(not os.path.exists(out_path), "%s: wrote %s" % (what, out_path))
 
 
+def check_final_average(gg, args):
+    path = os.path.join(args.work, "final.h5")
+    gg.ok(["--config", os.path.join(args.source, "experiments", "configs", "quick.json"),
+           "--set", "data.name=synthetic", "--set", "data.shape=[28,28,1]", "--set", "data.train_size=2048",
+           "--set", "data.test_size=256", "--set", "train.max_steps=12", "--set", "train.evals_per_epoch=0",
+           "--set", "algorithm.name=gossipgrad", "--set", "train.final_average=" + args.method,
+           "--set", "output.path=" + path], args.np)
+    with h5py.File(path, "r") as f:
+        ev = f["eval"]
+        top1 = {g: ev[g + "/top1"][()] for g in ("rank0", "averaged", "replica_min", "replica_max")}
+        rows = len(ev["step"])
+        check(rows == 2, "/eval has %d rows, expected the last step's and the final model's" % rows)
+        check(ev.attrs.get("final_average") == args.method, "/eval final_average = %r" % ev.attrs.get("final_average"))
+        check(int(ev.attrs.get("final_exact_row", -1)) == rows - 1, "/eval final_exact_row = %r, expected %d"
+              % (ev.attrs.get("final_exact_row"), rows - 1))
+        check(ev["step"][-1] == ev["step"][0] == 12, "/eval/step %s" % ev["step"][()])
+        check(top1["rank0"][-1] == top1["averaged"][-1], "final model: replica top-1 %r != averaged top-1 %r"
+              % (top1["rank0"][-1], top1["averaged"][-1]))
+        check(top1["replica_min"][-1] == top1["replica_max"][-1] == top1["rank0"][-1],
+              "final model: the replicas differ (top-1 %r..%r)" % (top1["replica_min"][-1], top1["replica_max"][-1]))
+        check(ev["consensus"][-1] < 1e-6 < ev["consensus"][0],
+              "consensus before / after the average: %s" % ev["consensus"][()])
+    sys.path.insert(0, args.source)
+    from ggbench import runlog
+    run = runlog.load(path)
+    check(run.final_average == args.method, "runlog: final_average %r" % run.final_average)
+    check(run.final_model("top1") == top1["rank0"][-1], "runlog: final_model() %r" % run.final_model("top1"))
+    check(run.final_replica("top1") == top1["rank0"][0] and len(run.eval["step"]) == 1,
+          "runlog: final_replica() %r, eval rows %d" % (run.final_replica("top1"), len(run.eval["step"])))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--gg-train", required=True)
@@ -313,13 +348,17 @@ def main():
     b = sub.add_parser("bad-args")
     b.add_argument("np", type=int)
     sub.add_parser("bad-options")
+    fa = sub.add_parser("final-average")
+    fa.add_argument("method", choices=["allreduce", "hypercube"])
+    fa.add_argument("np", type=int)
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     args.work = tempfile.mkdtemp(prefix=args.check + "_", dir=args.work)
     gg = GgTrain(args)
     try:
         {"describe": check_describe, "version": check_version, "rerun": check_rerun,
-         "bad-args": check_bad_args, "bad-options": check_bad_options}[args.check](gg, args)
+         "bad-args": check_bad_args, "bad-options": check_bad_options,
+         "final-average": check_final_average}[args.check](gg, args)
     finally:
         if not failures:
             shutil.rmtree(args.work, ignore_errors=True)

@@ -89,10 +89,10 @@ TEST(SteadyState, AlgorithmsAllocateNothingPerStep) {
   const json configs[] = {
       {{"name", "allreduce"}},
       {{"name", "gossip"}, {"topology", any}, {"exchange", "gradients"}, {"timing", "sync"}},
-      {{"name", "gossipgrad"}, {"topology", any}, {"exchange", "gradients"}, {"timing", "async"}, {"shuffle", true}},
+      {{"name", "gossipgrad"}, {"topology", any}, {"exchange", "gradients"}, {"timing", "async"}, {"shuffle", "ring"}},
       {{"name", "gossipgrad"}, {"topology", "dissemination"}, {"rotation", "permutation"},
-       {"exchange", "parameters"}, {"timing", "async"}, {"shuffle", true}},
-      {{"name", "gossipgrad"}, {"topology", any}, {"exchange", "parameters"}, {"timing", "sync"}, {"shuffle", false}},
+       {"exchange", "parameters"}, {"timing", "async"}, {"shuffle", "partner"}},
+      {{"name", "gossipgrad"}, {"topology", any}, {"exchange", "parameters"}, {"timing", "sync"}, {"shuffle", "none"}},
       {{"name", "ps"}, {"mode", "sync"}},
       {{"name", "ps"}, {"mode", "async"}, {"staleness", 1}},
       {{"name", "allreduce"}, {"timing", "async"}},

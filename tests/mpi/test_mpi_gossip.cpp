@@ -45,7 +45,7 @@ TEST(GossipMixing, ParametersAverageWithTheScheduledPartnerAndKeepTheSum) {
         SCOPED_TRACE(std::string(top) + " " + rot + " " + timing);
         test::Rig rig(4, kPlain);
         auto algo = rig.make({{"name", "gossipgrad"}, {"topology", top}, {"rotation", rot},
-                              {"exchange", "parameters"}, {"timing", timing}, {"shuffle", false}});
+                              {"exchange", "parameters"}, {"timing", timing}, {"shuffle", "none"}});
         const ScheduleSpec spec{topology_from(top), rotation_from(rot), 11};
         const std::size_t n = rig.model->num_params();
         std::span<float> w = rig.model->params();
@@ -109,7 +109,7 @@ TEST(GossipExchange, GradientsAverageWithTheScheduledPartner) {
       const bool async = std::string(timing) == "async";
       test::Rig rig(4, kPlain);
       auto inner = rig.make({{"name", "gossipgrad"}, {"topology", top}, {"rotation", "permutation"},
-                             {"exchange", "gradients"}, {"timing", timing}, {"shuffle", false}});
+                             {"exchange", "gradients"}, {"timing", timing}, {"shuffle", "none"}});
       test::GradientTap algo(*inner, *rig.model);
       const ScheduleSpec spec{topology_from(top), Rotation::Permutation, 11};
       StepRunner runner(algo, *rig.model, *rig.sgd, 5);
@@ -200,10 +200,12 @@ TEST(GossipShuffle, EverySampledBatchTrainedExactlyOnce) {
   MpiCommunicator world;
   const int p = world.size(), r = world.rank(), K = 9, B = 6;
   constexpr std::int64_t kRankIds = 100000;  // rank r samples ids in [r * kRankIds, (r + 1) * kRankIds)
+  for (const char* route : {"partner", "ring"})
   for (const char* top : test::topologies_for(p)) {
-    SCOPED_TRACE(top);
+    SCOPED_TRACE(std::string(top) + ", shuffle " + route);
+    const bool ring = std::string(route) == "ring";
     test::Rig rig(B, kPlain);
-    auto algo = rig.make({{"name", "gossipgrad"}, {"topology", top}, {"rotation", "permutation"}, {"shuffle", true}});
+    auto algo = rig.make({{"name", "gossipgrad"}, {"topology", top}, {"rotation", "permutation"}, {"shuffle", route}});
     ASSERT_TRUE(algo->shuffle_lookahead());
     const ScheduleSpec spec{topology_from(top), Rotation::Permutation, 11};
     StepRunner runner(*algo, *rig.model, *rig.sgd, 5);
@@ -223,8 +225,9 @@ TEST(GossipShuffle, EverySampledBatchTrainedExactlyOnce) {
       const Batch& b = runner.batch();
       slots(trained, b);
       data_follows_ids = data_follows_ids && test::batch_matches_ids(b);
-      // b_t travelled one hop: from recv_from of the step that posted it (step 0 posts b_0 and b_1).
-      const int from = partners_at(r, p, std::max(t - 1, 0), spec).recv_from;
+      // b_t travelled one hop: from recv_from of the step that posted it (step 0 posts b_0 and b_1);
+      // on the ring from rank r+1, whatever the gossip partner.
+      const int from = ring ? (r + 1) % p : partners_at(r, p, std::max(t - 1, 0), spec).recv_from;
       for (std::int64_t id : b.ids) from_partner = from_partner && id / kRankIds == from;
     }
     algo->finish();

@@ -129,6 +129,7 @@ class Forwarding : public Algorithm {
   void on_bucket_ready(const Bucket& bucket) override { inner_.on_bucket_ready(bucket); }
   void finish_step(TrainState& state) override { inner_.finish_step(state); }
   void finish() override { inner_.finish(); }
+  void model_replaced() override { inner_.model_replaced(); }
   const StepStats& stats() const override { return inner_.stats(); }
   void save_state(std::int64_t steps_done, StateWriter& out) override { inner_.save_state(steps_done, out); }
   void load_state(StateReader& in) override { inner_.load_state(in); }

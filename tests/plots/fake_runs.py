@@ -140,7 +140,7 @@ def write_runner_record(study_dir, platform, payload_scale):
 def write_study(root):
     """A small study directory: the four algorithms at p = 2 and 4, plus three gossipgrad variants."""
     blocks = [{"name": "allreduce"}, {"name": "ps"}, {"name": "gossip"}, {"name": "gossipgrad"},
-              {"name": "gossipgrad", "rotation": "none"}, {"name": "gossipgrad", "shuffle": False},
+              {"name": "gossipgrad", "rotation": "none"}, {"name": "gossipgrad", "shuffle": "none"},
               {"name": "gossipgrad", "timing": "sync"}]
     paths = []
     for i, block in enumerate(blocks):

@@ -50,11 +50,11 @@ class LogLabels(unittest.TestCase):
         return path
 
     def test_new_logs_label_from_their_own_algorithm_spec(self):
-        path = self.write({"name": "gossipgrad", "timing": "sync", "shuffle": False})
+        path = self.write({"name": "gossipgrad", "timing": "sync", "shuffle": "none"})
         run = runlog.load(path)  # no registry at all: the log describes itself
         self.assertEqual(run.spec_source, "log")
         self.assertEqual(run.block["rotation"], "shift")  # effective config: every option recorded
-        self.assertEqual(run.label, "gossipgrad (timing=sync, shuffle=off)")
+        self.assertEqual(run.label, "gossipgrad (timing=sync, shuffle=none)")
         # The log's spec wins over the registry's: here its default rotation is "none".
         own = copy.deepcopy(REG.spec("gossipgrad"))
         next(o for o in own["options"] if o["name"] == "rotation")["default"] = "none"
@@ -64,19 +64,19 @@ class LogLabels(unittest.TestCase):
         self.assertEqual(plain.label, "gossipgrad")
 
     def test_old_logs_take_the_spec_from_describe(self):
-        path = self.write({"name": "gossipgrad", "rotation": "shift", "shuffle": False}, old_style=True)
+        path = self.write({"name": "gossipgrad", "rotation": "shift", "shuffle": "none"}, old_style=True)
         run = runlog.load(path, REG)
         self.assertEqual(run.spec_source, "describe")
-        self.assertEqual(run.label, "gossipgrad (shuffle=off)")
+        self.assertEqual(run.label, "gossipgrad (shuffle=none)")
         self.assertEqual(run.options["topology"], "hypercube")
         self.assertEqual(runlog.load(self.write({"name": "ps"}, old_style=True), REG).label, "ps")
 
     def test_old_logs_without_registry_list_the_options_they_set(self):
-        path = self.write({"name": "gossipgrad", "rotation": "shift", "shuffle": False}, old_style=True)
+        path = self.write({"name": "gossipgrad", "rotation": "shift", "shuffle": "none"}, old_style=True)
         run = runlog.load(path)
         self.assertIsNone(run.spec)
         self.assertIsNone(run.index)
-        self.assertEqual(run.label, "gossipgrad (rotation=shift, shuffle=off)")
+        self.assertEqual(run.label, "gossipgrad (rotation=shift, shuffle=none)")
         self.assertEqual(runlog.load(self.write({"name": "ps"}, old_style=True)).label, "ps")
 
     def test_unknown_algorithm_falls_back_and_sorts_last(self):
@@ -117,10 +117,11 @@ class SpecAnswers(unittest.TestCase):
 
     def test_check_block(self):
         gg, ps = REG.spec("gossipgrad"), REG.spec("ps")
-        self.assertIsNone(spec.check_block(gg, {"name": "gossipgrad", "rotation": "none", "shuffle": False}, "a"))
+        self.assertIsNone(spec.check_block(gg, {"name": "gossipgrad", "rotation": "none", "shuffle": "none"}, "a"))
         self.assertIn("a.rotaton: unknown option of gossipgrad", spec.check_block(gg, {"rotaton": "none"}, "a"))
         self.assertIn("expected one of none, shift, permutation", spec.check_block(gg, {"rotation": "x"}, "a"))
-        self.assertIn("a.shuffle: expected bool", spec.check_block(gg, {"shuffle": 1}, "a"))
+        self.assertIn("a.shuffle: expected string, got true", spec.check_block(gg, {"shuffle": True}, "a"))  # the old bool
+        self.assertIn("a.shuffle: expected one of none, partner, ring", spec.check_block(gg, {"shuffle": "off"}, "a"))
         self.assertIn("a.servers: expected int", spec.check_block(ps, {"servers": True}, "a"))
         self.assertIsNone(spec.check_block(ps, {"servers": 0}, "a"))  # colocated
         self.assertIn("-1 is outside [0, 1.04858e+06]", spec.check_block(ps, {"servers": -1}, "a"))
@@ -151,7 +152,7 @@ class Colours(unittest.TestCase):
 
     def test_other_variants_are_shades_of_their_algorithm(self):
         base = style.color(run_of({"name": "gossipgrad"}))
-        blocks = [{"name": "gossipgrad", "rotation": "none", "shuffle": False}, {"name": "ps", "servers": 2}]
+        blocks = [{"name": "gossipgrad", "rotation": "none", "shuffle": "none"}, {"name": "ps", "servers": 2}]
         for block, of in zip(blocks, (base, style.color(run_of({"name": "ps"})))):
             c = style.color(run_of(block))
             self.assertNotEqual(c, of)
@@ -162,10 +163,10 @@ class Colours(unittest.TestCase):
 
     def test_colour_is_stable_per_label(self):
         a = run_of({"name": "gossipgrad", "rotation": "none"})
-        b = run_of({"name": "gossipgrad", "rotation": "none", "shuffle": True, "timing": "async"})
+        b = run_of({"name": "gossipgrad", "rotation": "none", "shuffle": "partner", "timing": "async"})
         self.assertEqual(a.label, b.label)
         self.assertEqual(style.color(a), style.color(b))
-        multi = {"name": "gossipgrad", "rotation": "none", "shuffle": False}
+        multi = {"name": "gossipgrad", "rotation": "none", "shuffle": "none"}
         self.assertEqual(style.color(run_of(multi)), style.color(run_of(dict(multi))))
         self.assertNotEqual(style.color(run_of(multi)), style.color(run_of({"name": "gossipgrad"})))
 

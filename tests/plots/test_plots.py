@@ -204,7 +204,7 @@ class PlotScripts(unittest.TestCase):
                 self.assertEqual((row["MB sent"], row["MB recv"]), ("1.72", "1.72"))
                 total = float(row["comm total ms"])
                 if row["algorithm"] in ("gossip", "gossipgrad", "gossipgrad (rotation=none)",
-                                        "gossipgrad (shuffle=off)"):
+                                        "gossipgrad (shuffle=none)"):
                     self.assertEqual(row["comm exposed ms"], "hidden")
                     self.assertAlmostEqual(total, 16.9)
                 else:

@@ -84,6 +84,7 @@ class Recorder final : public Algorithm {
   }
   void finish_step(TrainState& state) override { inner_.finish_step(state); }
   void finish() override { inner_.finish(); }
+  void model_replaced() override { inner_.model_replaced(); }
   const StepStats& stats() const override { return inner_.stats(); }
   void save_state(std::int64_t steps_done, StateWriter& out) override { inner_.save_state(steps_done, out); }
   void load_state(StateReader& in) override { inner_.load_state(in); }
@@ -100,6 +101,7 @@ struct RankLog {
   bool trained = false;                  // false on serving ranks
   std::vector<std::vector<float>> x, v;  // [T + 1][n] parameters and momentum before step 0 and after each step
   std::vector<float> x_final, v_final;   // [n] after finish()
+  std::vector<float> x_averaged;         // [n] after the final average (RunSpec::final_average; else empty)
   std::vector<std::vector<float>> g;     // [T][n] raw gradients of each step
   std::vector<std::int64_t> sampled, trained_ids;
   std::vector<long> allocations;         // [T] operator new calls on this thread during each step

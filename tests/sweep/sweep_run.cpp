@@ -4,6 +4,7 @@
 
 #include "algorithms/registry.hpp"
 #include "core/comm/inproc_communicator.hpp"
+#include "core/train/final_average.hpp"
 #include "core/train/step.hpp"
 #include "core/util/rng.hpp"
 #include "tests/sweep/alloc_count.hpp"
@@ -21,6 +22,9 @@ void run_rank(const RunSpec& spec, Communicator& comm, RankLog& log) {
   const AlgorithmOptions opt = algorithm_options(a, spec.block);
   rank_layout(a, opt, comm.size(), "algorithm");
   auto algo = a.make(opt, AlgorithmEnv{comm, *model, sgd, kRunSeed});
+  // The trainer's workers communicator (servers apart), split before anyone serves.
+  const bool averaged = spec.final_average != FinalAverage::None;
+  const std::unique_ptr<Communicator> workers = averaged ? comm.split(algo->trains() ? 0 : 1) : nullptr;
   if (!algo->trains()) {
     algo->serve();
     if (spec.inspect) spec.inspect(*algo);
@@ -58,6 +62,11 @@ void run_rank(const RunSpec& spec, Communicator& comm, RankLog& log) {
   algo->finish();
   log.x_final.assign(model->params().begin(), model->params().end());
   log.v_final.assign(sgd.momentum().begin(), sgd.momentum().end());
+  if (averaged) {
+    FinalAverager(spec.final_average, *workers, *model).run();
+    algo->model_replaced();
+    log.x_averaged.assign(model->params().begin(), model->params().end());
+  }
   log.trained = true;
   if (spec.inspect) spec.inspect(*algo);
 }

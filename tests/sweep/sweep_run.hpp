@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/config/run_config.hpp"
 #include "core/optim/sgd.hpp"
 #include "tests/sweep/sweep_rig.hpp"
 
@@ -25,6 +26,9 @@ struct RunSpec {
   std::vector<double> lr_by_step{};  // if not empty: the learning rate of each step (else lr throughout)
   SgdOptions sgd{.momentum = 0.9, .weight_decay = 1e-3, .nesterov = false};
   bool perturb = false;  // different parameters and momenta on every worker (else identical starts)
+  // After finish(): the trainer's final average over the workers (core/train/final_average.hpp), then
+  // Algorithm::model_replaced(); RankLog::x_averaged holds the result.
+  FinalAverage final_average = FinalAverage::None;
   std::function<void(Algorithm&)> inspect{};  // called on every rank after the run (servers included)
 };
 

@@ -40,7 +40,7 @@ const Rule kAverage{"average", [](float y, float, float partner) { return 0.5f *
 void expect_rule(const Rule& rule, const char* topology, const char* rotation, int p) {
   SCOPED_TRACE(std::string(rule.name) + ", " + topology + ", rotation " + rotation + ", p " + std::to_string(p));
   const json block{{"name", "gossipgrad"}, {"topology", topology}, {"rotation", rotation}, {"exchange", "parameters"},
-                   {"timing", "async"}, {"async_rule", rule.name}, {"shuffle", false}};
+                   {"timing", "async"}, {"async_rule", rule.name}, {"shuffle", "none"}};
   const RunSpec rs{.block = block, .p = p, .steps = 7, .perturb = true};
   const std::vector<RankLog> logs = run_algorithm(rs);
   const ScheduleSpec schedule{topology_from(topology), rotation_from(rotation), kRunSeed};

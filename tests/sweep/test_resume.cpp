@@ -1,5 +1,5 @@
 // Checkpoint and resume of every registered algorithm, in process (ranks as threads): every sweep
-// variant (algorithms/spec.hpp) at p in {1..4} where its spec accepts p, trained for T steps from
+// variant (algorithms/spec.hpp; gossipgrad: shuffle none, partner and ring) at p in {1..4} where its spec accepts p, trained for T steps from
 // different starts (lr changing in the middle, so post-local SGD switches; momentum and weight decay
 // on), is compared with the same run stopped after k steps -- every rank saves its state
 // (Algorithm::save_state, servers through their checkpoint hook), the whole world is torn down, a new
@@ -182,6 +182,16 @@ TEST(ResumeState, RefusesAnotherAlgorithmsState) {
     FAIL() << "allreduce loaded gossipgrad's state";
   } catch (const std::exception& e) {
     EXPECT_NE(std::string(e.what()).find("record 'allreduce.buckets'"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ResumeState, RefusesAnotherShuffleRoute) {  // every variant resumes (the Registry sweep); mixing them does not
+  const std::vector<RankOut> first = run_world({{"name", "gossipgrad"}, {"shuffle", "partner"}}, 2, 0, 2, nullptr, true);
+  try {
+    run_world({{"name", "gossipgrad"}, {"shuffle", "ring"}}, 2, 2, kSteps, &first, false);
+    FAIL() << "a ring shuffle loaded a partner shuffle's state";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("record 'pair.shuffle'"), std::string::npos) << e.what();
   }
 }
 
