@@ -6,8 +6,10 @@ data partition, workers and config but the algorithm: ggbench/cells.py). Used by
 Statistics: ggbench/stats.py (mean ± t_{0.975,n-1}·s/√n; Welch for differences; "n=1, no interval").
 Times: ggbench/tta.py (simulated under SMPI, wall-clock otherwise; first evaluation at or above the
 threshold, no interpolation)."""
+import math
+
 from . import cells as cellmod
-from . import runlog, tta
+from . import generalization, runlog, stats, tta
 
 REFERENCE = "allreduce"  # the paper's baseline: the algorithm whose gap the report states
 TARGET_FRACTIONS = (0.95, 0.99)  # time-to-accuracy thresholds: of the reference's mean final top-1
@@ -26,6 +28,40 @@ def accuracy_rows(cells):
         rows.append([c.label, str(c.n), seeds, c.final("top1", "averaged").text(100, ".2f", "%"),
                      c.final("top1", "rank0").text(100, ".2f", "%")])
     return rows
+
+
+def exact_model(cells):
+    """Whether some run of the cells logged the exact final model (train.final_average)."""
+    return any(not math.isnan(r.final_model("top1")) for c in cells for r in c.runs)
+
+
+def generalization_rows(cells):
+    """Train loss, test loss and their gap (ggbench/generalization.py), and the exact final model's
+    top-1 where the runs logged it, per cell."""
+    exact = exact_model(cells)
+    rows = [["algorithm", "n", "train loss (last interval)", "test loss (averaged model)", "train-test gap"] +
+            (["top-1 exact final model"] if exact else [])]
+    for c in cells:
+        rows.append([c.label, str(c.n), c.stat(generalization.train_loss).short(1, ".3f"),
+                     c.stat(generalization.test_loss).short(1, ".3f"), c.stat(generalization.gap).short(1, ".3f")] +
+                    ([c.stat(lambda r: r.final_model("top1")).short(100, ".2f", "%")] if exact else []))
+    return rows
+
+
+def variant_lines(cells):
+    """Each variant of an algorithm (options off its defaults) against the algorithm at its defaults in
+    the same context: final top-1 of the averaged model and the train-test gap, with Welch intervals."""
+    lines = []
+    for c in cells:
+        ref = cellmod.reference_cell(cells, c, c.first.algorithm)
+        if ref is None or ref is c:
+            continue
+        top1 = stats.compare(c.values(lambda r: r.final("top1", "averaged")),
+                             ref.values(lambda r: r.final("top1", "averaged")))
+        gap = stats.compare(c.values(generalization.gap), ref.values(generalization.gap))
+        lines.append(f"- {c.label} − {ref.label}: top-1 {top1.text()}; train-test gap "
+                     f"{gap.text(1, '')} (n={top1.n_a} vs {top1.n_b})")
+    return lines
 
 
 def gap_lines(cells):
@@ -54,6 +90,15 @@ def context_section(ctx_cells, with_platform, clock="train"):
                    f"{REFERENCE if any(c.label == REFERENCE for c in ctx_cells) else 'the best'} mean final top-1; "
                    "the first evaluation at or above it, mean ± 95% interval over the seeds that reached it):", ""]
         md += md_table(tta.table(ctx_cells, thresholds, "averaged", clock))
+    if ctx_cells[0].partition not in ("reshuffle", "fixed", "-") or exact_model(ctx_cells):
+        md += ["", "Over-fitting and the exact final model (ggbench/generalization.py: the mean training-batch "
+                   "loss of the last evaluation interval against the averaged model's test loss; the exact "
+                   "final model is every replica after train.final_average):", ""]
+        md += md_table(generalization_rows(ctx_cells))
+        variants = variant_lines(ctx_cells)
+        if variants:
+            md += ["", "Variants against their algorithm at its defaults (difference of means, 95% Welch interval):"] + \
+                variants
     return md + [""]
 
 

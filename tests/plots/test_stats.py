@@ -10,6 +10,9 @@ import sys
 import tempfile
 import unittest
 
+import h5py
+import numpy as np
+
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 sys.path.insert(0, str(HERE))
@@ -17,7 +20,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 import fake_runs  # noqa: E402
 from ggbench import cells, registry, runlog, stats, study, summary, tta  # noqa: E402
-from ggbench import report_stats  # noqa: E402
+from ggbench import generalization, report_stats  # noqa: E402
 from ggbench.figures import scaling, time_to_accuracy  # noqa: E402
 
 REGISTRY = registry.Registry(fake_runs.DESCRIBE)
@@ -224,6 +227,28 @@ class Logs(unittest.TestCase):
         self.assertTrue(all(os.path.getsize(p) > 0 for p in paths))
         single = [r for r in runs if cells.seed_of(r) == 1]
         self.assertIn("n=1, no interval", "\n".join(report_stats.section(single)))
+
+    def test_train_test_gap_and_shuffle_variants(self):
+        """Non-IID cells get the over-fitting table; a variant is compared with its algorithm at defaults."""
+        for name, block in (("gg", {"name": "gossipgrad"}), ("none", {"name": "gossipgrad", "shuffle": "none"})):
+            for seed in (1, 2, 3):
+                d = self.root / "n" / f"{name}_s{seed}"
+                d.mkdir(parents=True)
+                fake_runs.write_run(d / "run.h5", block, 4, seed=seed, train_seed=seed, partition="classes",
+                                    top1_shift=-0.05 if name == "none" else 0.0)
+                fake_runs.write_meta(d, "n", "fixed_worker_batch", seed)
+        runs = runlog.load_all([str(self.root / "n")], REGISTRY)
+        run = runs[0]
+        with h5py.File(run.path, "r") as f:
+            start = int(f["eval/step"][-2])
+            train = float(np.mean(f["steps/loss"][start:]))
+            test = float(f["eval/averaged/loss"][-1])
+        self.assertAlmostEqual(generalization.train_loss(run), train, places=6)
+        self.assertAlmostEqual(generalization.gap(run), test - train, places=6)
+        md = "\n".join(report_stats.section(runs))
+        self.assertIn("| algorithm | n | train loss (last interval) | test loss (averaged model) | train-test gap |", md)
+        self.assertIn("partition classes", md)
+        self.assertRegex(md, r"gossipgrad \(shuffle=none\) − gossipgrad: top-1 −5\.00 ± \d\.\d\d points: a difference at 95%")
 
 
 if __name__ == "__main__":
