@@ -19,7 +19,8 @@ AlgorithmSpec gossipgrad_spec() {
                             "none"});
   options.push_back({.name = "shuffle", .default_value = "partner", .choices = {"none", "partner", "ring"},
                      .doc = "asynchronous sample shuffle: partner, along the gossip partner (paper); ring, a "
-                            "fixed ring, send to rank-1 and receive from rank+1 (original code); none"});
+                            "fixed ring, send to rank-1 and receive from rank+1 (original code's route; its "
+                            "storage migration is not modelled: a received batch is trained once, not kept); none"});
   return {
       .name = "gossipgrad",
       .summary = "GossipGraD: one partner per step, rotated every cycle, asynchronous exchange and sample shuffle",

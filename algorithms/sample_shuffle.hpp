@@ -18,6 +18,11 @@
 // partners (the paper); Ring is the original MaTEx Caffe code's fixed ring, independent of the gossip
 // schedule: every step rank r sends to r-1 and receives from r+1 (mod p), so the batch rank r trains at
 // step t is the one rank r+1 sampled as its b_t. Both are permutations of the ranks in every step.
+// What is NOT modelled: the original code's data layer also KEPT what it received (the received samples
+// overwrite the rows it sent in its local store, so data migrates one hop per step around the ring and
+// diffuses over epochs). Here a received batch is trained once and not stored, and every worker keeps
+// sampling its own partition: under Ring a worker always trains rank r+1's shard, which mixes nothing
+// on label-skewed shards. Ring is the original code's route, not its storage migration.
 //
 // Wire format, one message: int64 n | int64 ids[n] | int32 labels[n] (+4 pad if n odd) | float x[n*per_sample].
 // Buffers (one send, one receive) are sized once for the model's max batch; per step allocates nothing
