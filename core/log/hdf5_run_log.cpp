@@ -1,6 +1,7 @@
 #include "core/log/hdf5_run_log.hpp"
 
 #include "core/util/build_info.hpp"
+#include "core/util/utc_time.hpp"
 
 #include <unistd.h>
 
@@ -14,15 +15,6 @@
 namespace gg {
 
 namespace {
-
-std::string iso8601_utc_now() {
-  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 constexpr const char* kMetricGroups[4] = {"rank0", "averaged", "replica_min", "replica_max"};
 constexpr const char* kMetricNames[3] = {"loss", "top1", "top5"};

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "core/util/error.hpp"
+#include "core/util/utc_time.hpp"
 
 namespace gg {
 
@@ -83,15 +84,6 @@ std::vector<std::byte> read_file(const std::string& path) {
   std::vector<std::byte> out(chars.size());
   std::memcpy(out.data(), chars.data(), chars.size());
   return out;
-}
-
-std::string iso8601_utc_now() {
-  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 }  // namespace
