@@ -17,6 +17,8 @@
 //   complete  every other rank: W = 1/p everywhere, one step of exact averaging (a check)
 // Regular + symmetric neighbourhoods make W symmetric and doubly stochastic, so the mixing preserves the
 // sum (the mean) of the params: the sums follow one optimizer step on the summed gradient (tests/sweep).
+// GPU staging (simulated cluster): x_i is copied to the host once for all neighbours, the received
+// copies stay on the host where d_i is formed, and d_i is copied back once (Communicator::host_resident).
 // p = 1: no neighbours, plain SGD. stats().partner is the neighbour if there is exactly one, else -1.
 #include <algorithm>
 #include <memory>
@@ -89,9 +91,10 @@ class Dpsgd final : public Algorithm {
     TimeScope t(comm_, stats_.comm_s);
     const std::size_t bytes = n_ * sizeof(float);
     const float* x = model_.params().data();  // unchanged until finish_step, after every wait
+    Communicator& host = comm_.host_resident();
     for (std::size_t k = 0; k < nbrs_.size(); ++k) {
-      reqs_[2 * k] = comm_.isend(x, bytes, nbrs_[k], tag_);
-      reqs_[2 * k + 1] = comm_.irecv(recv_.data() + k * n_, bytes, nbrs_[k], tag_);
+      reqs_[2 * k] = (k == 0 ? comm_ : host).isend(x, bytes, nbrs_[k], tag_);  // staged to the host once
+      reqs_[2 * k + 1] = host.irecv(recv_.data() + k * n_, bytes, nbrs_[k], tag_);
       stats_.bytes_sent += bytes;
     }
     in_flight_ = true;
@@ -123,6 +126,7 @@ class Dpsgd final : public Algorithm {
       for (float& d : delta_) d *= inv;
       // delta from x (read, write), + each neighbour (read 2, write), scale (read, write)
       comm_.account_memory(sizeof(float) * n_ * (2 + 3 * nbrs_.size() + 2));
+      comm_.account_staging(sizeof(float) * n_);  // d_i, host -> device
     }
     st.optimizer.step(x, model_.grads(), st.lr);
     if (mixed) {

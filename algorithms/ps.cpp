@@ -30,7 +30,7 @@ Bucket ParameterServer::shard(std::size_t n, int servers, int s) {
 }
 
 ParameterServer::ParameterServer(PsOptions opt, const AlgorithmEnv& env, const std::string& path)
-    : opt_(opt), comm_(env.comm), model_(env.model) {
+    : opt_(opt), comm_(env.comm), host_(env.comm.host_resident()), model_(env.model) {
   const int p = comm_.size();
   const std::string where = path.empty() ? "servers" : path + ".servers";
   if (opt_.servers < 1 || opt_.servers > p - 1)
@@ -123,7 +123,7 @@ bool ParameterServer::may_answer(int w) const {
 }
 
 void ParameterServer::answer(int w) {
-  comm_.send(params_.data(), params_.size() * sizeof(float), w, params_tag_);  // w has posted its receive
+  host_.send(params_.data(), params_.size() * sizeof(float), w, params_tag_);  // w has posted its receive
 }
 
 void ParameterServer::answer_deferred() {
@@ -160,7 +160,7 @@ void ParameterServer::apply_sync(int w, const Header& h) {
   sgd_->step(params_, sum_, current_.lr);
   for (int v = 0; v < workers_; ++v) {
     ++applied_[std::size_t(v)];
-    replies_[std::size_t(v)] = comm_.isend(params_.data(), params_.size() * sizeof(float), v, params_tag_);
+    replies_[std::size_t(v)] = host_.isend(params_.data(), params_.size() * sizeof(float), v, params_tag_);
   }
   for (Request& r : replies_) r.wait();  // params_ must not change before every copy has left
   arrived_ = 0;
@@ -179,7 +179,7 @@ void ParameterServer::apply_async(int w, const Header& h) {
 
 void ParameterServer::serve() {
   if (server_ < 0) throw std::logic_error("ps: serve called on a worker rank");
-  if (!initialized_) comm_.recv(params_.data(), params_.size() * sizeof(float), 0, init_tag_);
+  if (!initialized_) host_.recv(params_.data(), params_.size() * sizeof(float), 0, init_tag_);
   initialized_ = true;
   int done = 0;
   for (char f : finished_) done += f;
@@ -188,8 +188,8 @@ void ParameterServer::serve() {
     std::size_t got = sizeof h;
     // sync: pushes are taken in worker order, so the sum (and the run) is the same every time;
     // async: in arrival order, which is the point of it
-    const int w = opt_.async ? comm_.recv_any(&h, sizeof h, header_tag_, &got) : next_in_worker_order();
-    if (!opt_.async) comm_.recv(&h, sizeof h, w, header_tag_);
+    const int w = opt_.async ? host_.recv_any(&h, sizeof h, header_tag_, &got) : next_in_worker_order();
+    if (!opt_.async) host_.recv(&h, sizeof h, w, header_tag_);
     if (got != sizeof h || w < 0 || w >= workers_ || (h.kind != kPush && h.kind != kDone && h.kind != kCheckpoint))
       throw std::runtime_error("ps: malformed header from rank " + std::to_string(w));
     if (h.kind == kCheckpoint) {
@@ -206,7 +206,7 @@ void ParameterServer::serve() {
       answer_deferred();  // the slowest may have left: others can go on
       continue;
     }
-    comm_.recv(inbox_.data(), inbox_.size() * sizeof(float), w, grad_tag_);
+    host_.recv(inbox_.data(), inbox_.size() * sizeof(float), w, grad_tag_);
     if (opt_.async) apply_async(w, h);
     else apply_sync(w, h);
   }
@@ -239,7 +239,7 @@ void ParameterServer::checkpoint_request(int w, const Header& h) {
     error = e.what();
   }
   for (int v = 0; v < workers_; ++v)
-    if (asked_[std::size_t(v)]) comm_.send(&ok, sizeof ok, v, ack_tag_);
+    if (asked_[std::size_t(v)]) host_.send(&ok, sizeof ok, v, ack_tag_);
   std::fill(asked_.begin(), asked_.end(), char(0));
   asks_ = 0;
   if (!ok) throw std::runtime_error(error);

@@ -35,6 +35,9 @@
 //          answers worker w only while applied(w) - min(applied(v) over unfinished workers v) <= s,
 //          i.e. no worker gets more than s steps ahead of the slowest; s = 0: unbounded.
 // finish() on a worker tells every server it is done; serve() returns once all W workers are done.
+// GPU staging (simulated cluster): a worker's messages are staged per message; a server is a CPU
+// process, so its messages stay in host memory (Communicator::host_resident) and stage nothing.
+//
 // Checkpoints: a worker's save_state sends every server a checkpoint request for its boundary and waits
 // for each server's answer; a server that has the requests of all W workers (sync: in worker order,
 // right after the step's reply, so nothing is pending) hands its state -- shard, momentum, per-worker
@@ -110,6 +113,7 @@ class ParameterServer final : public Algorithm {
 
   PsOptions opt_;
   Communicator& comm_;
+  Communicator& host_;  // a server's messages: comm_.host_resident() (a CPU process stages nothing)
   Model& model_;
   int workers_, server_;  // server_ = index among servers, -1 on workers
   int init_tag_ = 0, header_tag_ = 0, grad_tag_ = 0, params_tag_ = 0, ack_tag_ = 0;  // Communicator::reserve_tags

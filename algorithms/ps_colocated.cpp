@@ -1,5 +1,7 @@
 // ps with servers = 0: colocated parameter servers, synchronous. Every rank trains and serves shard r of
 // p (ParameterServer::shard); the protocol, its summation order and what it guarantees are in ps.hpp.
+// GPU staging (simulated cluster): the worker's pushes and pulls are staged per message; the serving
+// role's messages (pushes received, shard sent back) stay in host memory (Communicator::host_resident).
 // Checkpoints: finish_step waits for every push and pull, so nothing is in flight at a step boundary;
 // the state is this rank's shard optimizer (its momentum: the trainer saves only the model's optimizer,
 // which the colocated servers do not use) and the shard layout, checked on load.
@@ -50,7 +52,7 @@ class ColocatedPs final : public Algorithm {
         if (q == r) continue;
         const Bucket& sh = shards_[std::size_t(q)];
         const std::size_t uq = std::size_t(q);
-        push_in_[uq] = comm_.irecv(inbox_.data() + uq * m, m * sizeof(float), q, grad_tag_);
+        push_in_[uq] = comm_.host_resident().irecv(inbox_.data() + uq * m, m * sizeof(float), q, grad_tag_);
         pull_in_[uq] = comm_.irecv(w + sh.offset, sh.count * sizeof(float), q, params_tag_);
         push_out_[uq] = comm_.isend(g + sh.offset, sh.count * sizeof(float), q, grad_tag_);
         stats_.bytes_sent += sh.count * sizeof(float);
@@ -77,7 +79,7 @@ class ColocatedPs final : public Algorithm {
     TimeScope t(comm_, stats_.comm_s);
     for (int q = 0; q < p; ++q) {
       if (q == r) continue;
-      pull_out_[std::size_t(q)] = comm_.isend(w + mine_.offset, m * sizeof(float), q, params_tag_);
+      pull_out_[std::size_t(q)] = comm_.host_resident().isend(w + mine_.offset, m * sizeof(float), q, params_tag_);
       stats_.bytes_sent += m * sizeof(float);
     }
     TimeScope wt(comm_, stats_.wait_s);  // the shard must not change, nor the gradients, before they left

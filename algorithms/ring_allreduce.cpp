@@ -7,7 +7,7 @@
 namespace gg {
 
 RingAllreduce::RingAllreduce(Communicator& comm, int tag)
-    : comm_(comm), tag_(tag), rank_(comm.rank()), p_(comm.size()) {}
+    : comm_(comm), net_(comm.host_resident()), tag_(tag), rank_(comm.rank()), p_(comm.size()) {}
 
 RingAllreduce::~RingAllreduce() {
   // A Request still pointing here would release a dead object: finish the messages at least.
@@ -75,15 +75,18 @@ Request RingAllreduce::start(std::span<float> data) {
   round_ = 0;
   in_flight_ = true;
   Request handle = Request::adopt(this);  // from here on, an exception releases this slot
-  if (!rounds_.empty()) start_round();
+  if (!rounds_.empty()) {
+    comm_.account_staging(data.size_bytes());  // device -> host, once
+    start_round();
+  }
   return handle;
 }
 
 void RingAllreduce::start_round() {
   const Round& r = rounds_[round_];
   float* recv_buf = r.reduce ? tmp_.data() : data_.data() + r.recv_off;
-  recv_ = comm_.irecv(recv_buf, r.recv_len * sizeof(float), r.peer_recv, tag_);
-  send_ = comm_.isend(data_.data() + r.send_off, r.send_len * sizeof(float), r.peer_send, tag_);
+  recv_ = net_.irecv(recv_buf, r.recv_len * sizeof(float), r.peer_recv, tag_);
+  send_ = net_.isend(data_.data() + r.send_off, r.send_len * sizeof(float), r.peer_send, tag_);
 }
 
 void RingAllreduce::finish_round() {
@@ -94,6 +97,7 @@ void RingAllreduce::finish_round() {
     comm_.account_memory(3 * sizeof(float) * r.recv_len);  // read both, write one
   }
   if (++round_ < rounds_.size()) start_round();
+  else comm_.account_staging(data_.size_bytes());  // host -> device, once
 }
 
 bool RingAllreduce::test() {

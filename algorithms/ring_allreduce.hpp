@@ -15,6 +15,11 @@
 // ranks. Algorithms reach it through Iallreduce (iallreduce.hpp) when AlgorithmEnv::ring_iallreduce is
 // set (config key comm.iallreduce = "ring", which scripts/run_smpi.py sets).
 //
+// Host-staged: on a simulated GPU cluster the buffer is copied to the host once when an operation
+// starts and back once when it completes (Communicator::account_staging), and every round's message
+// runs on host memory (Communicator::host_resident), as a host-staged allreduce does (Horovod's and
+// MaTEx's CPU path); per-message staging would copy 2 (p-1)/p of the data each way instead of once.
+//
 // One object is one reusable operation slot: plan(count) sizes the schedule and buffer once, then each
 // start() on that many floats allocates nothing. All messages carry the slot's tag, which no other
 // operation may use while this one is in flight (operations progress at different rates on different
@@ -58,7 +63,8 @@ class RingAllreduce final : public RequestImpl {
   void start_round();
   void finish_round();
 
-  Communicator& comm_;
+  Communicator& comm_;  // where the two staging copies are charged
+  Communicator& net_;   // comm_.host_resident(): the rounds' messages
   int tag_, rank_, p_;
   bool planned_ = false, in_flight_ = false;
   std::size_t count_ = 0;    // planned float count

@@ -42,7 +42,7 @@ def probe(args, plat, p, stride):
                                 ["--bytes", str(int(args.bytes / args.scale)), "--stride", str(stride), "--reps", "2",
                                  "--iallreduce", "ring"])
     cmd.remove("--quiet")
-    res = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **smpi.SMPI_ENV})
+    res = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **smpi.smpi_env(binary)})
     if res.returncode != 0:
         sys.exit(f"smpi_alpha_beta: probe failed:\n{res.stdout[-2000:]}{res.stderr[-2000:]}")
     return {m.group(1): float(m.group(2)) for m in re.finditer(r"^(pair|allreduce|iallreduce) ([0-9.eE+-]+)$",

@@ -45,8 +45,8 @@ import sys
 import tempfile
 
 from . import registry, runner
-from .smpi import SMPI_ENV, SMPI_SETS, find_file, host_names, scale_bucket_overrides, scaled_platform, \
-    simulated_seconds, smpi_command, to_proxy
+from .smpi import SMPI_SETS, find_file, host_names, scale_bucket_overrides, scaled_platform, \
+    simulated_seconds, smpi_command, smpi_env, to_proxy
 from .study import StudyError, check_keys, read_json, read_target
 
 SMPI_KEYS = ("platform", "profile", "payload_scale", "compute_profile")
@@ -84,6 +84,8 @@ def main(argv=None):
     runner.add_args(ap, "build/smpi")
     ap.add_argument("--ranks-in", type=int, nargs="+", metavar="P", help="run only runs with these rank counts")
     ap.add_argument("--smpirun", default="smpirun")
+    ap.add_argument("--no-clock-shim", action="store_true",
+                    help="do not preload the thread-clock shim (core/sim/thread_clock_shim.c); slower, same numbers")
     args = ap.parse_args(argv)
     prog = "run_smpi"
     binary = registry.binary_in(args.build_dir)
@@ -135,7 +137,7 @@ def main(argv=None):
 
     def command(run):
         hostfile = os.path.join(run["out_dir"], "hostfile")
-        return smpi_command(args.smpirun, binary, plat, hostfile, run["ranks"], run["args"]), SMPI_ENV
+        return smpi_command(args.smpirun, binary, plat, hostfile, run["ranks"], run["args"]), smpi_env(binary, shim=not args.no_clock_shim)
 
     def prepare(run):
         with open(os.path.join(run["out_dir"], "hostfile"), "w", encoding="utf-8") as f:

@@ -98,6 +98,7 @@ void CommMeter::call_end() {
 void CommMeter::stage(std::uint64_t bytes) {
   const double s = costs_.staging_s(bytes);
   if (s <= 0) return;
+  step_.staged_bytes += bytes;
   const double t0 = clock_();
   charge_time(s);
   const double dt = clock_() - t0;  // the rank copies: exposed, and part of the exchange

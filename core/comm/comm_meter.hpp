@@ -38,6 +38,7 @@ namespace gg {
 struct CommStepTotals {
   double total_s = 0, exposed_s = 0, calls_s = 0, mem_s = 0, staging_s = 0;
   std::uint64_t bytes_sent = 0, bytes_recv = 0, msgs_sent = 0, mem_bytes = 0, progress_calls = 0;
+  std::uint64_t staged_bytes = 0;  // device<->host bytes the cost model charged as staging (both ways)
 };
 
 class CommMeter {

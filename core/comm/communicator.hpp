@@ -184,6 +184,17 @@ class Communicator {
   // bandwidth (metered_communicator.hpp). Algorithms call it for every such pass they make.
   virtual void account_memory(std::size_t bytes) {}
 
+  // GPU staging. A metering communicator on a simulated GPU cluster charges a device->host copy of every
+  // buffer posted for sending and a host->device copy of every buffer received (what CUDA-aware MPI
+  // does without GPUDirect RDMA). A host-staged collective instead copies its buffer to the host once,
+  // runs all of its messages on host memory and copies the result back once (Horovod's and MaTEx's
+  // CPU path): it posts its messages on host_resident(), which is this transport with the same
+  // metering but no staging charge, and announces its two copies with account_staging(bytes). Plain
+  // transports stage nothing: host_resident() is the communicator itself and account_staging() a no-op.
+  // The view shares this communicator's transport and meter, not its tag counter: reserve tags here.
+  virtual Communicator& host_resident() { return *this; }
+  virtual void account_staging(std::size_t bytes) {}
+
   // Seconds on a monotonic clock (MPI_Wtime under MPI, which is simulated time under SMPI).
   virtual double wtime() const {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();

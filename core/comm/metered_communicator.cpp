@@ -13,6 +13,15 @@ MeteredCommunicator::MeteredCommunicator(Communicator& inner, HostCosts costs)
 MeteredCommunicator::MeteredCommunicator(std::unique_ptr<Communicator> owned, CommMeter& shared)
     : owned_(std::move(owned)), inner_(*owned_), meter_(&shared) {}
 
+MeteredCommunicator::MeteredCommunicator(Communicator& inner, CommMeter& shared, bool stages)
+    : inner_(inner), meter_(&shared), stages_(stages) {}
+
+Communicator& MeteredCommunicator::host_resident() {
+  if (!stages_) return *this;
+  if (!host_resident_) host_resident_.reset(new MeteredCommunicator(inner_, *meter_, false));
+  return *host_resident_;
+}
+
 namespace {
 
 // Times one call on the meter; call_end runs even when the call throws.
@@ -32,7 +41,7 @@ class CallScope {
 template <class Fn>
 auto MeteredCommunicator::blocking(Traffic t, Fn&& fn) {
   CallScope call(*meter_);
-  meter_->stage(t.stage_out);
+  meter_->stage(staged(t.stage_out));
   meter_->blocking_begin(t.sent, t.recv, t.msgs);
   struct End {
     CommMeter& m;
@@ -40,10 +49,10 @@ auto MeteredCommunicator::blocking(Traffic t, Fn&& fn) {
   } end{*meter_};
   if constexpr (std::is_void_v<decltype(fn())>) {
     fn();
-    meter_->stage(t.stage_in);
+    meter_->stage(staged(t.stage_in));
   } else {
     auto r = fn();
-    meter_->stage(t.stage_in);
+    meter_->stage(staged(t.stage_in));
     return r;
   }
 }
@@ -56,7 +65,7 @@ MeteredCommunicator::Traffic MeteredCommunicator::allreduce_traffic(std::size_t 
 
 Request MeteredCommunicator::isend(const void* buf, std::size_t bytes, int dest, int tag) {
   CallScope call(*meter_);
-  meter_->stage(bytes);
+  meter_->stage(staged(bytes));
   Request r = inner_.isend(buf, bytes, dest, tag);
   r.observe(meter_->posted(bytes, 0, 1, 0));
   return r;
@@ -65,7 +74,7 @@ Request MeteredCommunicator::isend(const void* buf, std::size_t bytes, int dest,
 Request MeteredCommunicator::irecv(void* buf, std::size_t bytes, int src, int tag) {
   CallScope call(*meter_);
   Request r = inner_.irecv(buf, bytes, src, tag);
-  r.observe(meter_->posted(0, bytes, 0, bytes));
+  r.observe(meter_->posted(0, bytes, 0, staged(bytes)));
   return r;
 }
 
@@ -93,9 +102,9 @@ void MeteredCommunicator::allreduce_sum(std::span<double> data) {
 Request MeteredCommunicator::iallreduce_sum(std::span<float> data) {
   CallScope call(*meter_);
   const Traffic t = allreduce_traffic(data.size_bytes());
-  meter_->stage(t.stage_out);
+  meter_->stage(staged(t.stage_out));
   Request r = inner_.iallreduce_sum(data);
-  r.observe(meter_->posted(t.sent, t.recv, t.msgs, t.stage_in));  // the result is staged back at completion
+  r.observe(meter_->posted(t.sent, t.recv, t.msgs, staged(t.stage_in)));  // the result is staged back at completion
   return r;
 }
 

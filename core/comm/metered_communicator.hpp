@@ -41,20 +41,26 @@ class MeteredCommunicator final : public Communicator {
   int max_tag() const override { return inner_.max_tag(); }
   double wtime() const override { return inner_.wtime(); }
   void account_memory(std::size_t bytes) override { meter_->memory(bytes); }
+  Communicator& host_resident() override;
+  void account_staging(std::size_t bytes) override { meter_->stage(bytes); }
 
  private:
   MeteredCommunicator(std::unique_ptr<Communicator> owned, CommMeter& shared);
+  MeteredCommunicator(Communicator& inner, CommMeter& shared, bool stages);  // host_resident()'s view
   struct Traffic {  // what one call moves (CommMeter's counting rules) and stages out / in
     std::uint64_t sent = 0, recv = 0, msgs = 0, stage_out = 0, stage_in = 0;
   };
   template <class Fn>
   auto blocking(Traffic t, Fn&& fn);
   Traffic allreduce_traffic(std::size_t n) const;
+  std::uint64_t staged(std::uint64_t bytes) const { return stages_ ? bytes : 0; }
 
   std::unique_ptr<Communicator> owned_;  // a split's transport (null for the root)
   Communicator& inner_;
   std::unique_ptr<CommMeter> own_meter_;  // the root's
   CommMeter* meter_;
+  bool stages_ = true;                                  // charges GPU staging per message
+  std::unique_ptr<MeteredCommunicator> host_resident_;  // same transport and meter, no staging
 };
 
 }  // namespace gg

@@ -26,24 +26,30 @@ def fail(msg):
 
 
 def check_noise(a, study, study_path, want):
-    """gossipgrad three times: no sim block, jitter of width 0 (bit for bit the same), lognormal 0.2."""
-    from ggbench import run_smpi, runlog  # noqa: E402
+    """gossipgrad four times: no sim block, the same without the thread-clock shim and with jitter of
+    width 0 (both bit for bit the same), lognormal 0.2."""
+    from ggbench import run_smpi, runlog, smpi  # noqa: E402
+    if not os.path.isfile(os.path.join(a.build_dir, "experiments", smpi.THREAD_CLOCK_SHIM)):
+        fail(f"the smpi build has no {smpi.THREAD_CLOCK_SHIM} next to gg_train")
     study = dict(study, name="smpi_noise", sweep={"algorithm": [{"name": "gossipgrad"}], "ranks": [8]})
     logs = {}
-    for tag, sets in (("plain", []), ("width0", ["sim.jitter=lognormal", "sim.jitter_width=0"]),
+    for tag, sets in (("plain", []), ("noshim", ["--no-clock-shim"]),
+                      ("width0", ["sim.jitter=lognormal", "sim.jitter_width=0"]),
                       ("lognormal", ["sim.jitter=lognormal", "sim.jitter_width=0.2", "sim.slow_workers=1",
                                      "sim.slow_factor=2"])):
         results = os.path.join(a.results, "noise_" + tag)
         json.dump(study, open(study_path, "w"))
         args = [study_path, "--build-dir", a.build_dir, "--results", results, "--timeout", "40"]
         for kv in sets:
-            args += ["--set", kv]
+            args += [kv] if kv.startswith("--") else ["--set", kv]
         if run_smpi.main(args) != 0:
             fail(f"noise run {tag} failed")
         logs[tag] = runlog.load_all([os.path.join(results, "smpi_noise")])[0]
     for key in ("loss", "compute_s", "total_s", "exposed_s", "bytes_sent"):
         if not (logs["plain"].steps[key] == logs["width0"].steps[key]).all():
             fail(f"jitter width 0: /steps/{key} differs from the run without noise")
+        if not (logs["plain"].steps[key] == logs["noshim"].steps[key]).all():
+            fail(f"thread-clock shim: /steps/{key} differs from the run without it")
     c = logs["lognormal"].steps["compute_s"][1:]
     if c.std() == 0 or not (want < float(c.max()) and float(c.min()) < want):
         fail(f"lognormal jitter: compute times {c.min():.4f}..{c.max():.4f} s do not vary around {want}")
@@ -152,7 +158,7 @@ def main():
         open(hostfile, "w").write("\n".join(f"gpu{i}" for i in range(p)) + "\n")
         cmd = smpi.smpi_command("smpirun", probe, os.path.join(REPO, "experiments/platforms/p100_edr_fattree.xml"),
                                     hostfile, p, ["--bytes", "4004", "--reps", "1", "--iallreduce", "ring"])[:-1]
-        out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **smpi.SMPI_ENV}).stdout
+        out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **smpi.smpi_env(probe)}).stdout
         if "iallreduce_check ok" not in out:
             fail(f"gg_comm_probe p={p}: nonblocking allreduce gave a wrong sum:\n{out}")
         print(f"ok  iallreduce sum at p={p}")

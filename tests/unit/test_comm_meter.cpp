@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/comm/inproc_communicator.hpp"
+#include "algorithms/iallreduce.hpp"
 #include "core/comm/metered_communicator.hpp"
 
 namespace gg {
@@ -79,6 +80,42 @@ TEST(CommMeter, CollectivesCountWhatABandwidthOptimalAlgorithmMoves) {
       EXPECT_EQ(t.bytes_sent, 2 * each) << "p " << p;
       EXPECT_EQ(t.bytes_recv, 2 * each) << "p " << p;
       EXPECT_EQ(t.msgs_sent, 4 * std::uint64_t(p - 1)) << "p " << p;
+    }
+  }
+}
+
+// GPU staging: a point-to-point message is staged per message (device->host when posted, host->device
+// when received); the engine's ring allreduce is host-staged, so its buffer is copied once each way
+// whatever p, while its rounds still count every byte they move.
+TEST(CommMeter, PointToPointStagesPerMessageTheRingAllreduceOncePerOperation) {
+  HostCosts costs;
+  costs.staging_Bps = 1e15;  // charged (and counted), but too fast to take measurable time
+  for (int p : {2, 3, 4, 6, 8}) {
+    std::vector<CommStepTotals> ring(static_cast<std::size_t>(p)), pair(static_cast<std::size_t>(p));
+    run_ranks(p, [&](Communicator& raw) {
+      MeteredCommunicator c(raw, costs);
+      std::vector<float> v(1000, 1.0f);
+      Iallreduce op(c, true);
+      op.plan(std::vector<std::size_t>{v.size()});
+      c.meter().begin_step();
+      op.start(0, v).wait();
+      ring[std::size_t(c.rank())] = c.meter().end_step();
+      EXPECT_FLOAT_EQ(v[0], float(p));
+
+      c.meter().begin_step();
+      const int right = (c.rank() + 1) % p, left = (c.rank() + p - 1) % p;
+      Request s = c.isend(v.data(), 400, right, 5);
+      Request r = c.irecv(v.data() + 500, 400, left, 5);
+      r.wait();
+      s.wait();
+      pair[std::size_t(c.rank())] = c.meter().end_step();
+    });
+    for (int k = 0; k < p; ++k) {
+      const auto& t = ring[std::size_t(k)];
+      EXPECT_EQ(t.staged_bytes, 2 * 4000u) << "p " << p << " rank " << k;  // down once, up once
+      EXPECT_GE(t.bytes_sent, 2 * std::uint64_t(p - 1) * 4000 / std::uint64_t(p) - 8) << "p " << p;
+      EXPECT_GT(t.staging_s, 0.0);
+      EXPECT_EQ(pair[std::size_t(k)].staged_bytes, 800u) << "p " << p;  // one message out, one in
     }
   }
 }
