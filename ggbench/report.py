@@ -42,6 +42,10 @@ FIGURES = {  # study -> figure modules drawn for it
     "smpi_decentralized": (breakdown,),
 }
 SMPI_WEAK = "smpi_resnet50_weak"  # proxy ResNet-50 on the simulated P100 cluster (paper/SMPI.md)
+# The node cost model's studies (paper/SMPI.md, "Communication cost under the node cost model"): every
+# algorithm and control on every platform, bandwidth-bound (ResNet-50) and latency-bound (lenet).
+SMPI_COST = ("smpi_cost", "smpi_cost_lenet")
+REGIME = {"smpi_cost": "bandwidth-bound, ResNet-50", "smpi_cost_lenet": "latency-bound, lenet"}
 NOT_YET = "not yet measured"
 # The O(1) vs Θ(log p) claim: what the paper says of each algorithm's communication per step, and
 # whether that means its total time grows with p.
@@ -168,11 +172,31 @@ def comm_lines(runs):
     return [line for platform in dict.fromkeys(key[0] for key in series) for line in comm_block(platform, series)]
 
 
+def measured(runs):
+    """Whether any run measured the total exchange time (schema 2 logs)."""
+    return any(not summary.missing(r.cost().total_s) for r in runs)
+
+
+def verdicts(studies, names):
+    """{platform-and-study: [verdict of each CLAIMED algorithm's defaults]} for the short answer."""
+    out = {}
+    for name in names:
+        series = cost_series(studies[name])
+        for (plat, algorithm, label), by_p in series.items():
+            if algorithm in CLAIMED and label == algorithm and span(by_p) is not None:
+                lo, hi = span(by_p)
+                v = verdict(algorithm, by_p[lo], by_p[hi])
+                out.setdefault(f"{plat} ({REGIME.get(name, name)}, p={lo}→{hi})", []).append(v)
+    return out
+
+
 def claim_comm(studies):
-    """O(1) communication per step for GossipGraD vs Θ(log p) for allreduce, from total and exposed
-    time: the simulated studies (the study of the paper's setting first); real MPI runs only where no
-    simulated study has the two, with the caveat that they measure the scheduler."""
-    order = [SMPI_WEAK] + sorted(set(studies) - {SMPI_WEAK})
+    """O(1) communication per step for GossipGraD vs Θ(log p) for allreduce, judged on the total time:
+    first a short answer per platform from the node cost model's studies, then each study's series
+    (cost-model studies first); studies whose logs did not measure the total are named once, not used.
+    Real MPI runs only where no simulated study has the two, with the caveat that they measure the
+    scheduler."""
+    order = [n for n in SMPI_COST if n in studies] + [SMPI_WEAK] + sorted(set(studies) - set(SMPI_COST) - {SMPI_WEAK})
     sim = [(name, comm_lines(studies[name])) for name in order if name in studies and simulated(studies[name])]
     sim = [(name, lines) for name, lines in sim if lines]
     how = (f"t(p_hi)/t(p_lo) of the total exchange time (/steps/total_s: in flight, hidden or not) and of the "
@@ -180,7 +204,15 @@ def claim_comm(studies):
            f"{runlog.WARMUP_STEPS}; the smallest p >= {P_LO} and the largest; judged on the total: flat = "
            f"ratio <= {FLAT}; MB sent per worker and step in true units (payload scale undone)")
     if sim:
-        return "<br>".join(f"study {name}: " + "<br>".join(lines) for name, lines in sim), \
+        used = [(n, lines) for n, lines in sim if measured(studies[n])]
+        unused = [n for n, _ in sim if not measured(studies[n])]
+        if not used:  # nothing better: the old logs' lines, each saying what it could not judge
+            used, unused = sim, []
+        short = verdicts(studies, [n for n, _ in used if n in SMPI_COST])
+        head = ["**In short** (node cost model): " + "; ".join(f"{where}: {', '.join(v)}" for where, v in short.items())] \
+            if short else []
+        tail = [f"studies {', '.join(unused)}: total not measured (schema-1 logs, no cost model); not used"] if unused else []
+        return "<br>".join(head + [f"study {name}: " + "<br>".join(lines) for name, lines in used] + tail), \
             "simulated cluster (paper/SMPI.md); " + how
     real = [(name, comm_lines(runs)) for name, runs in studies.items() if not simulated(runs)]
     real = [(name, lines) for name, lines in real if lines]
@@ -301,10 +333,25 @@ def by_platform(runs):
     return out
 
 
+EFFICIENCY_LABELS = ("allreduce", "allreduce (timing=async)", "gossipgrad", "gossip")  # the claim and its control
+
+
 def claim_efficiency(studies):
-    study, sim = pick(studies, [SMPI_WEAK], lambda r: r.simulated and r.ranks == 128)
+    """Efficiency at 128 (and 1024) simulated GPUs: from the node cost model's ResNet-50 study when there
+    is one (gossipgrad, allreduce and the allreduce with gossipgrad's one-step staleness, per platform),
+    else the older weak-scaling study."""
     how = ("compute / step time (compute + communication calls + charged host work), with the communication "
            "per step: total (in flight, hidden or not) and exposed (the step waited)")
+    cost = [r for r in studies.get(SMPI_COST[0], []) if r.simulated and r.ranks in (128, 1024)
+            and r.label in EFFICIENCY_LABELS]
+    if cost:
+        rows = []
+        for platform, runs in by_platform(cost).items():
+            for p in sorted({r.ranks for r in runs}):
+                rows.append(f"**{platform}** p={p}: " + "; ".join(efficiency_cell(r) for r in runs if r.ranks == p))
+        return "<br>".join(rows), (f"simulated GPUs under the node cost model (study {SMPI_COST[0]}, proxy "
+                                   f"ResNet-50; every algorithm in paper/SMPI.md): {how}")
+    study, sim = pick(studies, [SMPI_WEAK], lambda r: r.simulated and r.ranks == 128)
     if sim:
         return "<br>".join(f"**{platform}**: " + "; ".join(efficiency_cell(r) for r in runs)
                            for platform, runs in by_platform(sim).items()), \

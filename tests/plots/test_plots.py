@@ -166,6 +166,24 @@ class PlotScripts(unittest.TestCase):
         self.assertEqual({row["mem ms"] for row in rows}, {"0.5"})
         self.assertTrue((self.root / "report" / "figures" / "smpi_resnet50_weak_scaling_comm.png").is_file())
 
+    def test_report_leads_with_the_cost_model_study(self):
+        results = self.root / "results_cost"
+        self.write_smpi_study(results, "smpi_resnet50_weak", 256, schema=1)
+        self.write_smpi_study(results, "smpi_cost", 256, platforms=("p100_edr_fattree", "v100_10gbe_leafspine"))
+        md = self.report(results, "report_cost")
+        comm = next(l for l in md.splitlines() if l.startswith("| O(1) communication"))
+        cells = comm.split("<br>")
+        self.assertTrue(cells[0].startswith("| O(1) communication per step, vs Θ(log p) for allreduce | **In short**"), cells[0])
+        self.assertIn("v100_10gbe_leafspine (bandwidth-bound, ResNet-50, p=16→128): Θ(log p): holds", cells[0])
+        self.assertIn("O(1): holds (total ×1.00)", cells[0])
+        self.assertTrue(cells[1].startswith("study smpi_cost: "), cells[1])
+        self.assertIn("studies smpi_resnet50_weak: total not measured (schema-1 logs, no cost model); not used", comm)
+        self.assertNotIn("cannot be judged", comm)  # the old study's lines are left out, not shown as evidence
+        eff = next(l for l in md.splitlines() if l.startswith("| ~100% efficiency"))
+        self.assertIn("**v100_10gbe_leafspine** p=128: allreduce: ", eff)
+        self.assertIn("study smpi_cost", eff)
+        self.assertNotIn("total not measured", eff)
+
     def test_report_on_old_logs_says_what_was_not_measured(self):
         results = self.root / "results_old"
         self.write_smpi_study(results, "smpi_resnet50_weak", 256, schema=1)
