@@ -84,8 +84,9 @@ def main(argv=None):
     runner.add_args(ap, "build/smpi")
     ap.add_argument("--ranks-in", type=int, nargs="+", metavar="P", help="run only runs with these rank counts")
     ap.add_argument("--smpirun", default="smpirun")
-    ap.add_argument("--no-clock-shim", action="store_true",
-                    help="do not preload the thread-clock shim (core/sim/thread_clock_shim.c); slower, same numbers")
+    ap.add_argument("--no-speedups", action="store_true",
+                    help="run without the simulator speed-ups (thread-clock shim, huge-page malloc; ggbench/smpi.py): "
+                         "slower, the same numbers")
     args = ap.parse_args(argv)
     prog = "run_smpi"
     binary = registry.binary_in(args.build_dir)
@@ -137,7 +138,8 @@ def main(argv=None):
 
     def command(run):
         hostfile = os.path.join(run["out_dir"], "hostfile")
-        return smpi_command(args.smpirun, binary, plat, hostfile, run["ranks"], run["args"]), smpi_env(binary, shim=not args.no_clock_shim)
+        return smpi_command(args.smpirun, binary, plat, hostfile, run["ranks"], run["args"]), \
+            smpi_env(binary, speedups=not args.no_speedups)
 
     def prepare(run):
         with open(os.path.join(run["out_dir"], "hostfile"), "w", encoding="utf-8") as f:

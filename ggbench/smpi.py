@@ -20,17 +20,25 @@ SMPI_CFG = [
 ]
 SMPI_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 THREAD_CLOCK_SHIM = "libgg_thread_clock.so"  # core/sim/thread_clock_shim.c, built next to gg_train
+# Simulator speed-ups that change no simulated number (tests/smpi/smpi_smoke.py compares logs with and
+# without them): the thread-clock shim saves SimGrid 3.32's two clock system calls per MPI call, and
+# transparent huge pages for malloc (glibc 2.35+) turn the first touch of every rank's buffers from
+# hundreds of page faults into one (set-up of 256 ranks: 15.0 s -> 11.1 s on the development VM).
+SPEEDUP_ENV = {"GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"}
+SMPI_SETS = ["comm.iallreduce=ring"]  # before the study's and the command line's --set (those win)
 
 
-def smpi_env(binary, shim=True):
-    """SMPI_ENV, preloading the thread-clock shim built next to `binary` when there is one (and shim):
-    it saves SimGrid 3.32's two clock system calls per MPI call and changes no simulated number."""
+def smpi_env(binary, speedups=True):
+    """SMPI_ENV, plus (speedups) SPEEDUP_ENV and the thread-clock shim built next to `binary` when there
+    is one."""
     env = dict(SMPI_ENV)
+    if not speedups:
+        return env
+    env.update(SPEEDUP_ENV)
     lib = os.path.join(os.path.dirname(os.path.abspath(binary)), THREAD_CLOCK_SHIM)
-    if shim and os.path.isfile(lib):
+    if os.path.isfile(lib):
         env["LD_PRELOAD"] = " ".join(x for x in (os.environ.get("LD_PRELOAD", ""), lib) if x)
     return env
-SMPI_SETS = ["comm.iallreduce=ring"]  # before the study's and the command line's --set (those win)
 
 
 def find_file(name, folder, ext):

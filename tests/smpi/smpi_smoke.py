@@ -26,14 +26,15 @@ def fail(msg):
 
 
 def check_noise(a, study, study_path, want):
-    """gossipgrad four times: no sim block, the same without the thread-clock shim and with jitter of
-    width 0 (both bit for bit the same), lognormal 0.2."""
+    """gossipgrad four times: no sim block, the same without the simulator speed-ups (ggbench/smpi.py
+    SPEEDUP_ENV and the thread-clock shim) and with jitter of width 0 (both bit for bit the same),
+    lognormal 0.2."""
     from ggbench import run_smpi, runlog, smpi  # noqa: E402
     if not os.path.isfile(os.path.join(a.build_dir, "experiments", smpi.THREAD_CLOCK_SHIM)):
         fail(f"the smpi build has no {smpi.THREAD_CLOCK_SHIM} next to gg_train")
     study = dict(study, name="smpi_noise", sweep={"algorithm": [{"name": "gossipgrad"}], "ranks": [8]})
     logs = {}
-    for tag, sets in (("plain", []), ("noshim", ["--no-clock-shim"]),
+    for tag, sets in (("plain", []), ("plainenv", ["--no-speedups"]),
                       ("width0", ["sim.jitter=lognormal", "sim.jitter_width=0"]),
                       ("lognormal", ["sim.jitter=lognormal", "sim.jitter_width=0.2", "sim.slow_workers=1",
                                      "sim.slow_factor=2"])):
@@ -48,8 +49,8 @@ def check_noise(a, study, study_path, want):
     for key in ("loss", "compute_s", "total_s", "exposed_s", "bytes_sent"):
         if not (logs["plain"].steps[key] == logs["width0"].steps[key]).all():
             fail(f"jitter width 0: /steps/{key} differs from the run without noise")
-        if not (logs["plain"].steps[key] == logs["noshim"].steps[key]).all():
-            fail(f"thread-clock shim: /steps/{key} differs from the run without it")
+        if not (logs["plain"].steps[key] == logs["plainenv"].steps[key]).all():
+            fail(f"simulator speed-ups: /steps/{key} differs from the run without them")
     c = logs["lognormal"].steps["compute_s"][1:]
     if c.std() == 0 or not (want < float(c.max()) and float(c.min()) < want):
         fail(f"lognormal jitter: compute times {c.min():.4f}..{c.max():.4f} s do not vary around {want}")
@@ -62,7 +63,8 @@ def check_noise(a, study, study_path, want):
 
 def check_charged_real_layers(a, run_smpi, runlog):
     """Real lenet arithmetic charging a profile (sim.compute_profile): each step's compute is exactly the
-    profile's forward + backward at the run's batch (real arithmetic costs no simulated time)."""
+    profile's forward + backward at the run's batch (real arithmetic costs no simulated time); the same
+    run without the simulator speed-ups (huge-page malloc moves buffers) gives bitwise the same losses."""
     lenet = json.load(open(os.path.join(REPO, "experiments/profiles/lenet_cpu.json")))
     prof = {"batch": 64, "layers": [{"name": l["name"], "forward_s": 0.001, "backward_s": 0.002}
                                     for l in lenet["layers"]]}
@@ -84,6 +86,16 @@ def check_charged_real_layers(a, run_smpi, runlog):
     if abs(float(c.mean()) - want) > 0.01 * want:
         fail(f"charged real layers: compute {c.mean():.6f} s per step, the profile charges {want:.6f} s")
     print(f"ok  real lenet charging a profile: compute {1e3 * c.mean():.4f} ms per step (profile: {1e3 * want:.4f} ms)")
+    plain = os.path.join(a.results, "plainenv")
+    if run_smpi.main([study_path, "--build-dir", a.build_dir, "--results", plain, "--timeout", "60", "--no-speedups"]):
+        fail("charged real layers without the speed-ups: run_smpi.py failed")
+    (other,) = runlog.load_all([os.path.join(plain, "smpi_charged")])
+    for key in ("loss", "compute_s", "total_s"):
+        if not (run.steps[key] == other.steps[key]).all():
+            fail(f"real lenet: /steps/{key} differs without the simulator speed-ups")
+    if run.final("top1") != other.final("top1"):
+        fail("real lenet: the final accuracy differs without the simulator speed-ups")
+    print("ok  real lenet: the same losses and accuracy with and without the simulator speed-ups")
 
 
 def main():
