@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/sim/request_test.hpp"
+
 namespace gg {
 
 namespace {
@@ -47,7 +49,7 @@ class MpiCommunicator::Req final : public RequestImpl {
   explicit Req(MpiCommunicator* owner) : owner_(owner) { reqs.reserve(1); }
   bool test() override {
     int done = 0;
-    const int rc = MPI_Testall(int(reqs.size()), reqs.data(), &done, MPI_STATUSES_IGNORE);
+    const int rc = test_requests(int(reqs.size()), reqs.data(), &done);  // MPI_Testall (SMPI: see there)
     if (rc != MPI_SUCCESS) fail_here(rc, "MPI_Test");
     return done != 0;
   }
