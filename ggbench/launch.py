@@ -6,6 +6,7 @@ import re
 import shlex
 import signal
 import subprocess
+import time
 
 
 def command_line(cmd, env):
@@ -23,14 +24,39 @@ def run_one(cmd, env, log_path, timeout):
         try:
             rc = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+            end_group(proc)
             return f"TIMEOUT after {timeout:.0f} s", 124
     return ("ok", 0) if rc == 0 else (f"FAILED (exit {rc})", rc)
+
+
+def group_alive(pgid):
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def end_group(proc, grace=10.0):
+    """SIGTERM to the run's process group, then SIGKILL to whatever of the group is left after `grace`
+    seconds: the launcher may exit at once while a rank that handles SIGTERM itself (gg_train stops at
+    its next agreed boundary, which a stuck simulation never reaches) would outlive it."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        proc.poll()  # reap the launcher, so that only live members keep the group
+        if not group_alive(proc.pid):
+            break
+        time.sleep(0.1)
+    if group_alive(proc.pid):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 5  # killed members still count until they are reaped (by init)
+    while group_alive(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def tail(path, n=4):

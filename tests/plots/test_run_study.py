@@ -10,6 +10,7 @@ import pathlib
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -209,6 +210,16 @@ class RunStudy(StudyCase):
         r = self.runner(self.study(doc), "--set", "fake.sleep=30", "--timeout", "1")
         self.assertEqual(r.returncode, 1)
         self.assertIn("TIMEOUT", r.stdout)
+
+    def test_timeout_ends_ranks_that_ignore_sigterm(self):
+        # the launcher dies of SIGTERM at once, its child ignores it (as gg_train defers it to a step
+        # boundary): end_group must not leave the child running
+        sys.path.insert(0, str(REPO))
+        from ggbench import launch  # noqa: E402
+        proc = subprocess.Popen(["sh", "-c", "sh -c 'trap \"\" TERM; sleep 60' & sleep 60"], start_new_session=True)
+        time.sleep(0.3)
+        launch.end_group(proc, grace=0.5)
+        self.assertFalse(launch.group_alive(proc.pid))
 
     def test_single_config(self):
         r = self.runner(self.config, "--ranks", "2", "--dry-run")
