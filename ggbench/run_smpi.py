@@ -85,7 +85,8 @@ def main(argv=None):
     ap.add_argument("--ranks-in", type=int, nargs="+", metavar="P", help="run only runs with these rank counts")
     ap.add_argument("--smpirun", default="smpirun")
     ap.add_argument("--no-speedups", action="store_true",
-                    help="run without the simulator speed-ups (thread-clock shim, huge-page malloc; ggbench/smpi.py): "
+                    help="run without the simulator speed-ups (thread-clock shim, huge-page malloc, sentinel progress "
+                         "tests; ggbench/smpi.py): "
                          "slower, the same numbers")
     args = ap.parse_args(argv)
     prog = "run_smpi"
