@@ -13,6 +13,8 @@ int plain_testall(int n, MPI_Request* reqs, int* done) { return MPI_Testall(n, r
 
 #ifdef GG_SMPI
 
+namespace {
+
 bool sentinel_tests() {
   static const bool on = [] {
     const char* v = std::getenv("GG_SMPI_PLAIN_TEST");
@@ -20,6 +22,8 @@ bool sentinel_tests() {
   }();
   return on;
 }
+
+}  // namespace
 
 int test_requests(int n, MPI_Request* reqs, int* done) {
   if (!sentinel_tests()) return plain_testall(n, reqs, done);
@@ -48,8 +52,6 @@ int test_requests(int n, MPI_Request* reqs, int* done) {
 }
 
 #else
-
-bool sentinel_tests() { return false; }
 
 int test_requests(int n, MPI_Request* reqs, int* done) { return plain_testall(n, reqs, done); }
 

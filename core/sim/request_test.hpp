@@ -19,9 +19,7 @@ namespace gg {
 // Sets *done to 1 and every request to MPI_REQUEST_NULL if all n completed; otherwise *done = 0, and
 // requests found complete are MPI_REQUEST_NULL (the rest unchanged). Returns an MPI error code.
 int test_requests(int n, MPI_Request* reqs, int* done);
-
-// Whether test_requests uses the sentinel (SMPI builds; the environment variable GG_SMPI_PLAIN_TEST=1
-// turns it off, for comparisons).
-bool sentinel_tests();
+// SMPI builds use the sentinel unless the environment variable GG_SMPI_PLAIN_TEST=1 (for comparisons:
+// run_smpi.py --no-speedups).
 
 }  // namespace gg
