@@ -146,16 +146,16 @@ def main(argv=None):
         with open(os.path.join(run["out_dir"], "hostfile"), "w", encoding="utf-8") as f:
             f.write("\n".join(host_names(plat, run["ranks"])) + "\n")
 
-    def check(run, log_path, status, rc, wall):
+    def check(run, log_path, status, rc, wall, cpu):
         text = open(log_path, errors="replace").read()
         if rc == 0 and re.search(r"MPI_Abort was called|SMPI process did not return 0", text):
             status, rc = "FAILED (a rank aborted; smpirun exits 0 anyway)", 1
         sim = simulated_seconds(text)
         record_run(os.path.join(study_dir, "smpi_runs.json"),
-                   {"run": run["name"], "ranks": run["ranks"], "wall_s": round(wall, 2),
+                   {"run": run["name"], "ranks": run["ranks"], "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
                     "simulated_s": sim, "status": status, "platform": os.path.basename(platform),
                     "profile": profile_name, "compute_profile": charged_name, "payload_scale": scale})
-        return status, rc, f" wall, {sim if sim is not None else float('nan'):.3f} s simulated"
+        return status, rc, f" wall ({cpu:.1f} s CPU), {sim if sim is not None else float('nan'):.3f} s simulated"
 
     failed, logs = runner.execute(runs, command, args.timeout, args.dry_run, "simulated ranks", prepare, check,
                                   launcher="smpirun", study=study.name)

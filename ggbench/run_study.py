@@ -62,7 +62,7 @@ def main(argv=None):
     def command(run):
         return launchers.command(launcher, run["ranks"], program(run), cores, is_root)
 
-    def check(run, log_path, status, rc, wall):  # the log's first error names the cause
+    def check(run, log_path, status, rc, wall, cpu):  # the log's first error names the cause
         cause = first_error(log_path) if rc else None
         return (f"{status}: {cause}" if cause else status), rc, ""
 

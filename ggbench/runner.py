@@ -4,6 +4,7 @@ the loop that runs them one by one (each run's outcome in its status.json, ggben
 the summary at the end."""
 import json
 import os
+import resource
 import sys
 import time
 
@@ -60,7 +61,7 @@ def write_base(study):
 def execute(runs, command, timeout, dry_run, unit="ranks", prepare=None, check=None, launcher="local", study=""):
     """Runs each run in turn, output in <out_dir>/log.txt; with dry_run only prints the command lines.
     command(run) -> (argv, extra env); prepare(run) is called once its directory exists; check(run,
-    log_path, status, rc, wall seconds) -> (status, rc, note) may overrule the exit code and add to the
+    log_path, status, rc, wall seconds, CPU seconds) -> (status, rc, note) may overrule the exit code and add to the
     progress line. Each run's outcome goes to its status.json (`launcher` names what ran it, `study`
     prefixes the run's name there).
     Returns (number failed, run.h5 paths written)."""
@@ -77,11 +78,11 @@ def execute(runs, command, timeout, dry_run, unit="ranks", prepare=None, check=N
             prepare(run)
         log_path = os.path.join(run["out_dir"], "log.txt")
         print(f"[{i}/{len(runs)}] {run['name']} ({run['ranks']} {unit}) ...", end=" ", flush=True)
-        t0 = time.time()
+        t0, cpu0 = time.time(), children_cpu_s()
         status, rc = run_one(cmd, env, log_path, timeout)
-        wall, note = time.time() - t0, ""
+        wall, cpu, note = time.time() - t0, children_cpu_s() - cpu0, ""
         if check:
-            status, rc, note = check(run, log_path, status, rc, wall)
+            status, rc, note = check(run, log_path, status, rc, wall, cpu)
         print(f"{status} in {wall:.1f} s{note} (total {time.time() - start:.0f} s)", flush=True)
         h5 = os.path.join(run["out_dir"], "run.h5")
         if os.path.exists(h5):
@@ -92,6 +93,13 @@ def execute(runs, command, timeout, dry_run, unit="ranks", prepare=None, check=N
             failed += 1
             show_tail(log_path)
     return failed, logs
+
+
+def children_cpu_s():
+    """User + system CPU seconds of this process's waited-for descendants: a run's share is the difference
+    around it (a simulation on a loaded machine keeps its CPU time while its wall time grows)."""
+    use = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return use.ru_utime + use.ru_stime
 
 
 def show_tail(log_path):

@@ -35,7 +35,7 @@ int test_requests(int n, MPI_Request* reqs, int* done) {
     MPI_Request pair[2] = {reqs[i], MPI_REQUEST_NULL};
     MPI_Request poke = MPI_REQUEST_NULL;
     int rc = MPI_Irecv(&none, 0, MPI_BYTE, 0, kTag, MPI_COMM_SELF, &pair[1]);
-    if (rc == MPI_SUCCESS) rc = MPI_Isend(&none, 0, MPI_BYTE, 0, kTag, MPI_COMM_SELF, &poke);
+    if (rc == MPI_SUCCESS) rc = MPI_Issend(&none, 0, MPI_BYTE, 0, kTag, MPI_COMM_SELF, &poke);
     int idx = MPI_UNDEFINED;
     if (rc == MPI_SUCCESS) rc = MPI_Waitany(2, pair, &idx, MPI_STATUS_IGNORE);
     reqs[i] = pair[0];  // MPI_REQUEST_NULL if it completed

@@ -280,6 +280,9 @@ class RunSmpi(StudyCase):
         study = self.root / "results" / "sm"
         runs = json.loads((study / "smpi_runs.json").read_text())
         self.assertEqual(sorted(e["run"] for e in runs), ["gossipgrad_p4", "ps_p4"])
+        for e in runs:  # the CPU time of the run's processes (Python stand-ins: well above 0)
+            self.assertGreater(e["cpu_s"], 0, e)
+            self.assertLessEqual(e["cpu_s"], e["wall_s"] * os.cpu_count() + 0.05, e)
         self.assertTrue((study / "ps_p4" / "run.h5").is_file())
         self.assertEqual(len((study / "ps_p4" / "hostfile").read_text().split()), 4)
 
