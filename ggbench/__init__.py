@@ -6,7 +6,7 @@
   runlog.py       loads HDF5 run logs (core/log/SCHEMA.md) into Run objects; labels and order
   style.py        the figures' look: colours from the registry (algorithm, variant), save, setup
   figures/        one module per figure (accuracy, breakdown, efficiency, consensus, ablation,
-                  scaling) and all.py drawing the first five
+                  scaling, platforms) and all.py drawing the first five
   summary.py      the one-line-per-run table
   study.py        study files: validation against the registry, sweep expansion into runs
   launch.py       one run with log file and timeout

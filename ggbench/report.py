@@ -27,7 +27,7 @@ import numpy as np
 
 from . import cells as cellmod
 from . import registry, report_stats, runlog, summary
-from .figures import ablation, accuracy, breakdown, consensus, efficiency, scaling, time_to_accuracy
+from .figures import ablation, accuracy, breakdown, consensus, efficiency, platforms, scaling, time_to_accuracy
 
 PAPER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "paper")
 FIGURES = {  # study -> figure modules drawn for it
@@ -40,6 +40,8 @@ FIGURES = {  # study -> figure modules drawn for it
     "smpi_resnet50_strong": (scaling,),
     "smpi_platforms_knl": (scaling,),
     "smpi_decentralized": (breakdown,),
+    "smpi_cost": (platforms,),
+    "smpi_cost_lenet": (platforms,),
 }
 SMPI_WEAK = "smpi_resnet50_weak"  # proxy ResNet-50 on the simulated P100 cluster (paper/SMPI.md)
 # The node cost model's studies (paper/SMPI.md, "Communication cost under the node cost model"): every

@@ -183,6 +183,33 @@ class PlotScripts(unittest.TestCase):
         self.assertIn("**v100_10gbe_leafspine** p=128: allreduce: ", eff)
         self.assertIn("study smpi_cost", eff)
         self.assertNotIn("total not measured", eff)
+        for fig in ("platforms_efficiency", "platforms_comm"):  # one panel per platform, drawn for the report
+            self.assertIn(f"figures/smpi_cost_{fig}.png", md)
+            self.assertTrue((self.root / "report_cost" / "figures" / f"smpi_cost_{fig}.png").is_file())
+
+    def test_platform_panels_keep_platforms_apart(self):
+        results = self.root / "results_panels"
+        platforms = ("p100_edr_fattree", "v100_10gbe_leafspine")
+        self.write_smpi_study(results, "smpi_cost", 256, platforms=platforms)
+        sys.path.insert(0, str(REPO))
+        try:
+            from ggbench import runlog
+            from ggbench.figures import platforms as panels
+        finally:
+            sys.path.remove(str(REPO))
+        runs = runlog.load_all([results / "smpi_cost"])
+        data, colors = panels.collect(runs)
+        self.assertEqual(set(data), set(platforms))  # same run names on both: never one series
+        for platform in platforms:
+            self.assertEqual(set(data[platform]), {"allreduce", "gossipgrad"})
+            self.assertEqual(set(data[platform]["allreduce"]), {16, 128})
+            mine = [r for r in runs if r.platform == platform and r.label == "allreduce" and r.ranks == 128]
+            self.assertEqual(data[platform]["allreduce"][128].total_s, mine[0].cost().total_s)
+        self.assertEqual(set(colors), {"allreduce", "gossipgrad"})
+        paths = panels.plot(runs, str(self.root / "panels"), "x_")
+        self.assertEqual(sorted(os.path.basename(p) for p in paths),
+                         ["x_platforms_comm.pdf", "x_platforms_comm.png", "x_platforms_efficiency.pdf",
+                          "x_platforms_efficiency.png"])
 
     def test_report_on_old_logs_says_what_was_not_measured(self):
         results = self.root / "results_old"
