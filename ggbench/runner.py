@@ -61,8 +61,8 @@ def write_base(study):
 def execute(runs, command, timeout, dry_run, unit="ranks", prepare=None, check=None, launcher="local", study=""):
     """Runs each run in turn, output in <out_dir>/log.txt; with dry_run only prints the command lines.
     command(run) -> (argv, extra env); prepare(run) is called once its directory exists; check(run,
-    log_path, status, rc, wall seconds, CPU seconds) -> (status, rc, note) may overrule the exit code and add to the
-    progress line. Each run's outcome goes to its status.json (`launcher` names what ran it, `study`
+    log_path, status, rc, wall seconds, CPU seconds) -> (status, rc, note) may overrule the exit code and
+    add to the progress line. Each run's outcome goes to its status.json (`launcher` names what ran it, `study`
     prefixes the run's name there).
     Returns (number failed, run.h5 paths written)."""
     failed, logs, start = 0, [], time.time()

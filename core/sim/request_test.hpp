@@ -12,7 +12,7 @@
 // send (MPI_Issend): SMPI "detaches" a standard send below 64 KiB (eager), which puts it on one
 // simulation-wide list that every completion of a detached message scans, so with a standard send
 // every test cost a scan of every eager message in flight in the whole simulation (256 ranks x 10
-// steps of stale allreduce on 10 GbE: 62 s -> 36 s of CPU with MPI_Issend, logs bitwise equal).
+// steps of stale allreduce on 10 GbE: 61-62 s -> 35-39 s of CPU, logs bitwise equal).
 // Measured: per-step logs bitwise equal to MPI_Test's for every algorithm (tests/smpi/smpi_smoke.py
 // checks it); 128 ranks x 100 steps of allreduce 250 s -> 118 s of simulator time on a loaded 2-core
 // VM. A loop that only tests (never waits or computes) would not let simulated time pass, with or
