@@ -16,6 +16,7 @@ Shape Add::setup(std::span<const Shape> in) {
 }
 
 void Add::forward(std::span<const Tensor* const> in, Tensor& out, const RunContext& ctx) {
+  if (in[0]->device() == Device::CUDA) return forward_cuda(in, out, ctx);
   out.resize(in[0]->shape());
   const std::size_t count = out.size();
   float* y = out.data();
@@ -30,6 +31,7 @@ void Add::forward(std::span<const Tensor* const> in, Tensor& out, const RunConte
 
 void Add::backward(std::span<const Tensor* const> in, const Tensor& out, const Tensor& dout,
                    std::span<Tensor* const> din, const RunContext& ctx) {
+  if (dout.device() == Device::CUDA) return backward_cuda(in, out, dout, din, ctx);
   for (Tensor* d : din) {
     if (!d) continue;
     d->resize(dout.shape());

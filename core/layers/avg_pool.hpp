@@ -28,6 +28,8 @@ class AvgPool : public Layer {
   AvgPoolOptions o_;
   int kh_ = 0, kw_ = 0, stride_ = 1, pad_ = 0;  // resolved window (global: kh = h, kw = w)
   Shape in_{}, out_{};
+
+  GG_LAYER_CUDA
 };
 
 }  // namespace gg

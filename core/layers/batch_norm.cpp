@@ -1,5 +1,6 @@
 #include "core/layers/batch_norm.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/layers/layer_util.hpp"
@@ -14,13 +15,21 @@ Shape BatchNorm::setup(std::span<const Shape> in) {
     layer_fail(*this, "needs momentum in [0, 1] and eps > 0");
   in_ = in[0];
   const std::size_t c = std::size_t(in_.c);
-  running_mean_.assign(c, 0.0f);
-  running_var_.assign(c, 1.0f);
+  running_ = Tensor({1, 1, 1, int(2 * c)});
+  std::fill(running_.data(), running_.data() + c, 0.0f);
+  std::fill(running_.data() + c, running_.data() + 2 * c, 1.0f);
   mean_.assign(c, 0.0f);
   invstd_.assign(c, 1.0f);
   acc0_.assign(c, 0.0);
   acc1_.assign(c, 0.0);
   return in_;
+}
+
+void BatchNorm::place(Device device) {
+  if (device == running_.device()) return;
+  Tensor moved(running_.shape(), device);
+  moved.copy_from(running_);
+  running_ = std::move(moved);
 }
 
 std::vector<ParamSpec> BatchNorm::params() const {
@@ -37,6 +46,7 @@ void BatchNorm::bind(std::span<const std::span<float>> weights, std::span<const 
 }
 
 void BatchNorm::forward(std::span<const Tensor* const> in, Tensor& out, const RunContext& ctx) {
+  if (in[0]->device() == Device::CUDA) return forward_cuda(in, out, ctx);
   const Tensor& x = *in[0];
   out.resize(x.shape());
   const int c = in_.c;
@@ -56,18 +66,22 @@ void BatchNorm::forward(std::span<const Tensor* const> in, Tensor& out, const Ru
         s1[j] += d * d;
       }
     const float mom = o_.momentum;
+    float* rmean = running_mean().data();
+    float* rvar = running_var().data();
     for (int j = 0; j < c; ++j) {
       const double var = s1[j] / double(m);
       mean_[j] = float(s0[j]);
       invstd_[j] = float(1.0 / std::sqrt(var + o_.eps));
       const double unbiased = m > 1 ? s1[j] / double(m - 1) : var;
-      running_mean_[j] = mom * running_mean_[j] + (1.0f - mom) * float(s0[j]);
-      running_var_[j] = mom * running_var_[j] + (1.0f - mom) * float(unbiased);
+      rmean[j] = mom * rmean[j] + (1.0f - mom) * float(s0[j]);
+      rvar[j] = mom * rvar[j] + (1.0f - mom) * float(unbiased);
     }
   } else {
+    const float* rmean = running_mean().data();
+    const float* rvar = running_var().data();
     for (int j = 0; j < c; ++j) {
-      mean_[j] = running_mean_[j];
-      invstd_[j] = 1.0f / std::sqrt(running_var_[j] + o_.eps);
+      mean_[j] = rmean[j];
+      invstd_[j] = 1.0f / std::sqrt(rvar[j] + o_.eps);
     }
   }
   // y = gamma * xhat + beta, xhat = (x - mean) * invstd
@@ -85,6 +99,7 @@ void BatchNorm::forward(std::span<const Tensor* const> in, Tensor& out, const Ru
 // Train: dx = gamma * invstd / m * (m * dy - dbeta - xhat * dgamma);  Eval: dx = gamma * invstd * dy.
 void BatchNorm::backward(std::span<const Tensor* const> in, const Tensor& out, const Tensor& dout,
                          std::span<Tensor* const> din, const RunContext& ctx) {
+  if (dout.device() == Device::CUDA) return backward_cuda(in, out, dout, din, ctx);
   const Tensor& x = *in[0];
   const int c = in_.c;
   const std::size_t m = x.size() / std::size_t(c);

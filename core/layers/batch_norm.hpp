@@ -30,17 +30,21 @@ class BatchNorm : public Layer {
                 std::span<Tensor* const> din, const RunContext& ctx) override;
   double forward_flops_per_sample() const override { return 4.0 * double(in_.per_sample()); }
 
-  std::vector<std::span<float>> persistent_state() override { return {running_mean_, running_var_}; }
-  std::span<float> running_mean() { return running_mean_; }
-  std::span<float> running_var() { return running_var_; }
+  std::vector<std::span<float>> persistent_state() override { return {running_mean(), running_var()}; }
+  // On the model's device (place()).
+  std::span<float> running_mean() { return running_.span().first(std::size_t(in_.c)); }
+  std::span<float> running_var() { return running_.span().last(std::size_t(in_.c)); }
+  void place(Device device) override;
 
  private:
   BatchNormOptions o_;
   Shape in_{};
   float *gamma_ = nullptr, *beta_ = nullptr, *dgamma_ = nullptr, *dbeta_ = nullptr;  // [c]
-  std::vector<float> running_mean_, running_var_;  // [c] start at 0 and 1
+  Tensor running_;                                 // [2c]: running mean (starts at 0), running variance (1)
   std::vector<float> mean_, invstd_;               // [c] statistics used by the last forward
   std::vector<double> acc0_, acc1_;                // [c] reduction scratch
+
+  GG_LAYER_CUDA
 };
 
 }  // namespace gg

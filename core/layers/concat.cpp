@@ -21,6 +21,7 @@ Shape Concat::setup(std::span<const Shape> in) {
 }
 
 void Concat::forward(std::span<const Tensor* const> in, Tensor& out, const RunContext& ctx) {
+  if (in[0]->device() == Device::CUDA) return forward_cuda(in, out, ctx);
   const Shape s = in[0]->shape();
   out.resize({s.n, s.h, s.w, total_});
   const std::size_t pixels = std::size_t(s.n) * s.h * s.w;
@@ -37,6 +38,7 @@ void Concat::forward(std::span<const Tensor* const> in, Tensor& out, const RunCo
 
 void Concat::backward(std::span<const Tensor* const> in, const Tensor& out, const Tensor& dout,
                       std::span<Tensor* const> din, const RunContext& ctx) {
+  if (dout.device() == Device::CUDA) return backward_cuda(in, out, dout, din, ctx);
   const Shape s = dout.shape();
   const std::size_t pixels = std::size_t(s.n) * s.h * s.w;
   const float* g = dout.data();

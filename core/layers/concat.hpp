@@ -19,6 +19,8 @@ class Concat : public Layer {
  private:
   std::vector<int> channels_;  // c_i of each input
   int total_ = 0;              // sum of c_i
+
+  GG_LAYER_CUDA
 };
 
 }  // namespace gg

@@ -134,6 +134,7 @@ void Conv2D::col2im(float* dx, int n) const {
 }
 
 void Conv2D::forward(std::span<const Tensor* const> in, Tensor& out, const RunContext& ctx) {
+  if (in[0]->device() == Device::CUDA) return forward_cuda(in, out, ctx);
   const Tensor& x = *in[0];
   const int n = x.shape().n;
   out.resize(out_.with_batch(n));
@@ -156,6 +157,7 @@ void Conv2D::forward(std::span<const Tensor* const> in, Tensor& out, const RunCo
 
 void Conv2D::backward(std::span<const Tensor* const> in, const Tensor& out, const Tensor& dout,
                       std::span<Tensor* const> din, const RunContext& ctx) {
+  if (dout.device() == Device::CUDA) return backward_cuda(in, out, dout, din, ctx);
   const Tensor& x = *in[0];
   const int n = x.shape().n;
   const int M = n * out_.h * out_.w, N = out_.c, K = K_;

@@ -52,6 +52,8 @@ class Conv2D : public Layer {
   Tensor col_;                     // [n*oh*ow, K]
   Tensor dcol_;                    // [n*oh*ow, K]
   std::vector<float> ones_;        // [n*oh*ow] all 1, for the bias gradient
+
+  GG_LAYER_CUDA
 };
 
 }  // namespace gg

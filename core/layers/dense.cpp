@@ -33,6 +33,7 @@ void Dense::bind(std::span<const std::span<float>> weights, std::span<const std:
 }
 
 void Dense::forward(std::span<const Tensor* const> in, Tensor& out, const RunContext& ctx) {
+  if (in[0]->device() == Device::CUDA) return forward_cuda(in, out, ctx);
   const Tensor& x = *in[0];
   const int n = x.shape().n, N = o_.out;
   out.resize({n, 1, 1, N});
@@ -48,6 +49,7 @@ void Dense::forward(std::span<const Tensor* const> in, Tensor& out, const RunCon
 
 void Dense::backward(std::span<const Tensor* const> in, const Tensor& out, const Tensor& dout,
                      std::span<Tensor* const> din, const RunContext& ctx) {
+  if (dout.device() == Device::CUDA) return backward_cuda(in, out, dout, din, ctx);
   const Tensor& x = *in[0];
   const int n = x.shape().n, N = o_.out;
   const float* dy = dout.data();

@@ -33,6 +33,8 @@ class Dense : public Layer {
   float* b_ = nullptr;   // [out] (null without bias)
   float* dw_ = nullptr;  // [out, F]
   float* db_ = nullptr;  // [out]
+
+  GG_LAYER_CUDA
 };
 
 }  // namespace gg

@@ -16,6 +16,7 @@ Shape Dropout::setup(std::span<const Shape> in) {
 }
 
 void Dropout::forward(std::span<const Tensor* const> in, Tensor& out, const RunContext& ctx) {
+  if (in[0]->device() == Device::CUDA) return forward_cuda(in, out, ctx);
   const Tensor& x = *in[0];
   out.resize(x.shape());
   const std::size_t count = x.size();
@@ -35,6 +36,7 @@ void Dropout::forward(std::span<const Tensor* const> in, Tensor& out, const RunC
 
 void Dropout::backward(std::span<const Tensor* const> in, const Tensor& out, const Tensor& dout,
                        std::span<Tensor* const> din, const RunContext& ctx) {
+  if (dout.device() == Device::CUDA) return backward_cuda(in, out, dout, din, ctx);
   Tensor* dx = din.empty() ? nullptr : din[0];
   if (!dx) return;
   dx->resize(dout.shape());

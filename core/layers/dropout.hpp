@@ -24,6 +24,8 @@ class Dropout : public Layer {
  private:
   DropoutOptions o_;
   Tensor mask_;  // [n, h, w, c] of the last Train forward
+
+  GG_LAYER_CUDA
 };
 
 }  // namespace gg

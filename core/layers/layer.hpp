@@ -10,6 +10,12 @@
 // an epoch); every other dimension is fixed at setup. Buffers a layer needs across forward and
 // backward (masks, im2col scratch) are members sized lazily, so the steady state allocates nothing.
 //
+// Devices: a layer runs where its tensors are. Layers with GPU kernels (has_cuda()) declare them with
+// GG_LAYER_CUDA below and define them in a .cu beside their .cpp (Caffe's .cpp/.cu pair); forward()
+// and backward() hand CUDA tensors to them. Their parameter spans then alias device memory, and
+// RunContext::gpu carries the streams and library handles. core/cuda/absent/layers.cpp defines the same
+// methods, throwing, in a build without CUDA.
+//
 // backward() OVERWRITES (never accumulates) the gradients of its parameters and of each input whose
 // din pointer is non-null; a null din means nobody needs that input's gradient (e.g. the data).
 // The graph sums gradients where one output feeds several layers.
@@ -24,6 +30,8 @@
 
 namespace gg {
 
+class GpuContext;  // core/cuda/gpu_context.hpp
+
 enum class Phase { Train, Eval };
 
 // Everything a forward/backward call may depend on besides its tensors.
@@ -31,6 +39,7 @@ struct RunContext {
   Phase phase = Phase::Train;
   std::uint64_t step_seed = 0;  // dropout masks are drawn from seed_of(step_seed, layer index)
   double compute_scale = 1.0;   // multiplies injected compute time (proxy layers; core/sim/compute_noise.hpp)
+  GpuContext* gpu = nullptr;    // the model's GPU when its tensors are on Device::CUDA (set by Model)
 };
 
 enum class Init { Zero, One, Kaiming, Xavier };
@@ -68,6 +77,12 @@ class Layer {
   // running statistics): a checkpoint saves and restores these buffers, in this order.
   virtual std::vector<std::span<float>> persistent_state() { return {}; }
 
+  // True when forward/backward accept CUDA tensors. A model on the GPU refuses layers without.
+  virtual bool has_cuda() const { return false; }
+  // Called once after setup() with the model's device: moves state the layer owns (running statistics)
+  // there, so that persistent_state() spans live on the model's device.
+  virtual void place(Device device) {}
+
   const std::string& name() const { return name_; }
   void set_name(std::string name) { name_ = std::move(name); }
   int index() const { return index_; }
@@ -79,3 +94,16 @@ class Layer {
 };
 
 }  // namespace gg
+
+// In a layer's class body: declares its CUDA half (forward_cuda/backward_cuda, defined in the layer's
+// .cu) and the slot for that half's state (descriptors, chosen algorithms, scratch: a type private to
+// the .cu, created on first use).
+#define GG_LAYER_CUDA                                                                                   \
+ public:                                                                                                \
+  bool has_cuda() const override { return true; }                                                      \
+                                                                                                        \
+ private:                                                                                               \
+  void forward_cuda(std::span<const Tensor* const> in, Tensor& out, const RunContext& ctx);            \
+  void backward_cuda(std::span<const Tensor* const> in, const Tensor& out, const Tensor& dout,          \
+                     std::span<Tensor* const> din, const RunContext& ctx);                             \
+  std::shared_ptr<void> cuda_;

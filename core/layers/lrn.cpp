@@ -19,6 +19,7 @@ Shape LRN::setup(std::span<const Shape> in) {
 }
 
 void LRN::forward(std::span<const Tensor* const> in, Tensor& out, const RunContext& ctx) {
+  if (in[0]->device() == Device::CUDA) return forward_cuda(in, out, ctx);
   const Tensor& x = *in[0];
   out.resize(x.shape());
   scale_.resize(x.shape());
@@ -46,6 +47,7 @@ void LRN::forward(std::span<const Tensor* const> in, Tensor& out, const RunConte
 // dx_c = dy_c * scale_c^-beta - 2*alpha*beta/size * x_c * sum_{c' : c in window(c')} dy_c' y_c' / scale_c'
 void LRN::backward(std::span<const Tensor* const> in, const Tensor& out, const Tensor& dout,
                    std::span<Tensor* const> din, const RunContext& ctx) {
+  if (dout.device() == Device::CUDA) return backward_cuda(in, out, dout, din, ctx);
   Tensor* dx = din.empty() ? nullptr : din[0];
   if (!dx) return;
   const Tensor& x = *in[0];

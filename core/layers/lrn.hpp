@@ -29,6 +29,8 @@ class LRN : public Layer {
   Shape in_{};
   Tensor scale_;  // [n, h, w, c] the scale_c of the last forward
   Tensor ratio_;  // [n, h, w, c] backward scratch: dy * y / scale
+
+  GG_LAYER_CUDA
 };
 
 }  // namespace gg

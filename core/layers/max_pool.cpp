@@ -28,6 +28,7 @@ Shape MaxPool::setup(std::span<const Shape> in) {
 }
 
 void MaxPool::forward(std::span<const Tensor* const> in, Tensor& out, const RunContext& ctx) {
+  if (in[0]->device() == Device::CUDA) return forward_cuda(in, out, ctx);
   const Tensor& x = *in[0];
   const int n = x.shape().n, h = in_.h, w = in_.w, c = in_.c;
   const int oh = out_.h, ow = out_.w, k = o_.kernel, s = o_.stride, p = o_.pad;
@@ -68,6 +69,7 @@ void MaxPool::forward(std::span<const Tensor* const> in, Tensor& out, const RunC
 
 void MaxPool::backward(std::span<const Tensor* const> in, const Tensor& out, const Tensor& dout,
                        std::span<Tensor* const> din, const RunContext& ctx) {
+  if (dout.device() == Device::CUDA) return backward_cuda(in, out, dout, din, ctx);
   Tensor* dx = din.empty() ? nullptr : din[0];
   if (!dx) return;
   const Tensor& x = *in[0];

@@ -29,6 +29,8 @@ class MaxPool : public Layer {
   MaxPoolOptions o_;
   Shape in_{}, out_{};
   std::vector<std::int32_t> argmax_;  // [n*oh*ow*c] per-sample offset into x
+
+  GG_LAYER_CUDA
 };
 
 }  // namespace gg

@@ -10,6 +10,7 @@ Shape ReLU::setup(std::span<const Shape> in) {
 }
 
 void ReLU::forward(std::span<const Tensor* const> in, Tensor& out, const RunContext& ctx) {
+  if (in[0]->device() == Device::CUDA) return forward_cuda(in, out, ctx);
   const Tensor& x = *in[0];
   out.resize(x.shape());
   const std::size_t count = x.size();
@@ -20,6 +21,7 @@ void ReLU::forward(std::span<const Tensor* const> in, Tensor& out, const RunCont
 
 void ReLU::backward(std::span<const Tensor* const> in, const Tensor& out, const Tensor& dout,
                     std::span<Tensor* const> din, const RunContext& ctx) {
+  if (dout.device() == Device::CUDA) return backward_cuda(in, out, dout, din, ctx);
   Tensor* dx = din.empty() ? nullptr : din[0];
   if (!dx) return;
   const Tensor& x = *in[0];

@@ -11,6 +11,8 @@ class ReLU : public Layer {
   void forward(std::span<const Tensor* const> in, Tensor& out, const RunContext& ctx) override;
   void backward(std::span<const Tensor* const> in, const Tensor& out, const Tensor& dout,
                 std::span<Tensor* const> din, const RunContext& ctx) override;
+
+  GG_LAYER_CUDA
 };
 
 }  // namespace gg

@@ -1,6 +1,7 @@
 #include "core/layers/softmax_xent.hpp"
 
 #include <cmath>
+#include <stdexcept>
 #include <string>
 
 #include "core/util/error.hpp"
@@ -23,8 +24,12 @@ void check_labels(const Tensor& logits, std::span<const std::int32_t> labels, co
 
 }  // namespace
 
-float softmax_xent(const Tensor& logits, std::span<const std::int32_t> labels, Tensor* dlogits) {
+float softmax_xent(const Tensor& logits, std::span<const std::int32_t> labels, Tensor* dlogits, GpuContext* gpu) {
   check_labels(logits, labels, "softmax_xent");
+  if (logits.device() == Device::CUDA) {
+    if (!gpu) throw std::logic_error("softmax_xent: GPU logits without the model's GPU context");
+    return softmax_xent_cuda(*gpu, logits, labels, dlogits);
+  }
   const int n = logits.shape().n;
   const std::size_t C = logits.shape().per_sample();
   if (dlogits) dlogits->resize(logits.shape());
@@ -49,6 +54,11 @@ float softmax_xent(const Tensor& logits, std::span<const std::int32_t> labels, T
 }
 
 void topk_correct(const Tensor& logits, std::span<const std::int32_t> labels, int* top1, int* top5) {
+  if (logits.device() != Device::CPU) {
+    Tensor host;
+    host.copy_from(logits);
+    return topk_correct(host, labels, top1, top5);
+  }
   check_labels(logits, labels, "topk_correct");
   const int n = logits.shape().n;
   const std::size_t C = logits.shape().per_sample();

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
+#include "core/cuda/gpu_context.hpp"
 #include "core/sim/compute_injection.hpp"
 #include "core/util/error.hpp"
 #include "core/util/memory.hpp"
@@ -31,8 +33,14 @@ int Model::add(std::unique_ptr<Layer> layer, std::vector<int> inputs) {
   return id;
 }
 
+void Model::place_on(std::shared_ptr<GpuContext> gpu) {
+  if (finalized_) throw std::logic_error("Model::place_on after finalize");
+  gpu_ = std::move(gpu);
+}
+
 void Model::finalize(int max_batch, std::size_t bucket_bytes) {
   if (finalized_) throw std::logic_error("Model::finalize twice");
+  const Device dev = device();
   if (nodes_.empty()) throw InputError("model has no layers");
   if (max_batch < 1) throw InputError("model: batch must be >= 1");
   max_batch_ = max_batch;
@@ -48,9 +56,12 @@ void Model::finalize(int max_batch, std::size_t bucket_bytes) {
       throw InputError("layer '" + node.layer->name() + "' (" + node.layer->kind() +
                        ") produces an empty output " + out.str());
     shapes.push_back(out);
+    if (dev == Device::CUDA && !node.layer->has_cuda())
+      throw InputError("layer '" + node.layer->name() + "' (" + node.layer->kind() + ") has no CUDA kernels");
+    node.layer->place(dev);
     try {
-      node.out.resize(out);
-      node.grad.resize(out);
+      node.out = Tensor(out, dev);
+      node.grad = Tensor(out, dev);
     } catch (const ResourceError& e) {
       throw ResourceError("model: layer '" + node.layer->name() + "' output and gradient at batch " +
                           std::to_string(max_batch) + ": " + e.what());
@@ -67,8 +78,12 @@ void Model::finalize(int max_batch, std::size_t bucket_bytes) {
     throw InputError("model: last layer '" + nodes_.back().layer->name() + "' outputs " +
                      std::to_string(last.per_sample()) + " values per sample, but the data has " +
                      std::to_string(classes_) + " classes");
-  resize_checked(params_, total, "model: " + std::to_string(total) + " parameters");
-  resize_checked(grads_, total, "model: " + std::to_string(total) + " gradients");
+  if (total > std::size_t(std::numeric_limits<int>::max()))
+    throw ResourceError("model: " + std::to_string(total) + " parameters is more than one flat buffer holds");
+  params_ = Tensor({1, 1, 1, int(total)}, dev);
+  grads_ = Tensor({1, 1, 1, int(total)}, dev);
+  params_.zero();
+  grads_.zero();
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     auto& node = nodes_[i];
     std::vector<std::span<float>> w, g;
@@ -80,7 +95,7 @@ void Model::finalize(int max_batch, std::size_t bucket_bytes) {
       off += s.count;
     }
     node.layer->bind(w, g);
-    node.scratch.resize(shapes[i + 1]);
+    node.scratch = Tensor(shapes[i + 1], dev);
   }
   accumulated_.assign(nodes_.size() + 1, 0);
   finalized_ = true;
@@ -118,12 +133,14 @@ void Model::build_buckets() {
 }
 
 void Model::init(std::uint64_t seed) {
+  // Filled on the host, then copied to the model's device.
+  std::vector<float> host(params_.size());
   for (auto& node : nodes_) {
     std::size_t off = node.param_offset;
     int k = 0;
     for (const auto& s : node.layer->params()) {
       Rng rng(seed_of(seed, std::uint64_t(node.layer->index()), std::uint64_t(k++)));
-      float* p = params_.data() + off;
+      float* p = host.data() + off;
       switch (s.init) {
         case Init::Zero: std::fill(p, p + s.count, 0.0f); break;
         case Init::One: std::fill(p, p + s.count, 1.0f); break;
@@ -141,14 +158,20 @@ void Model::init(std::uint64_t seed) {
       off += s.count;
     }
   }
+  Tensor staged({1, 1, 1, int(host.size())});
+  std::copy(host.begin(), host.end(), staged.data());
+  params_.copy_from(staged);
 }
 
-const Tensor& Model::forward(const Tensor& x, const RunContext& ctx, const PollHook& poll) {
+const Tensor& Model::forward(const Tensor& x, const RunContext& ctx_in, const PollHook& poll) {
   if (!finalized_) throw std::logic_error("Model::forward before finalize");
   const int n = x.shape().n;
   if (n < 1 || n > max_batch_ || x.shape().with_batch(1) != input_)
     throw InputError("model: input " + x.shape().str() + " does not fit the model's input " +
                      input_.with_batch(max_batch_).str());
+  if (x.device() != device()) throw std::logic_error("Model::forward: input on another device than the model");
+  RunContext ctx = ctx_in;
+  ctx.gpu = gpu_.get();
   input_tensor_ = &x;
   const Tensor* ins[8];
   const bool charge = !charges_.empty() && ctx.phase == Phase::Train;
@@ -166,15 +189,22 @@ const Tensor& Model::forward(const Tensor& x, const RunContext& ctx, const PollH
   return nodes_.back().out;
 }
 
-void Model::backward(const Tensor& dlogits, const RunContext& ctx, const BucketHook& on_bucket,
+void Model::backward(const Tensor& dlogits, const RunContext& ctx_in, const BucketHook& on_bucket,
                      const PollHook& poll) {
   if (!input_tensor_) throw std::logic_error("Model::backward before forward");
+  if (dlogits.device() != device()) throw std::logic_error("Model::backward: dlogits on another device than the model");
+  RunContext ctx = ctx_in;
+  ctx.gpu = gpu_.get();
   Node& top = nodes_.back();
   if (dlogits.shape() != top.out.shape())
     throw std::logic_error("Model::backward: dlogits " + dlogits.shape().str() + " vs logits " +
                            top.out.shape().str());
-  top.grad.resize(top.out.shape());
-  std::memcpy(top.grad.data(), dlogits.data(), dlogits.size() * sizeof(float));
+  if (gpu_) {
+    top.grad.resize(dlogits.shape());
+    gpu_copy(*gpu_, top.grad.data(), dlogits.data(), dlogits.size());
+  } else {
+    top.grad.copy_from(dlogits);
+  }
   std::fill(accumulated_.begin(), accumulated_.end(), 0);
   const Tensor* ins[8];
   Tensor* dins[8];
@@ -213,6 +243,10 @@ void Model::backward(const Tensor& dlogits, const RunContext& ctx, const BucketH
         float* dst = nodes_[node.inputs[j] - 1].grad.data();
         const float* src = node.scratch.data();
         const std::size_t m = node.scratch.size();
+        if (gpu_) {
+          gpu_accumulate(*gpu_, dst, src, m);
+          continue;
+        }
         for (std::size_t e = 0; e < m; ++e) dst[e] += src[e];
       }
     }

@@ -4,6 +4,10 @@
 //   params_  [num_params]  every layer's weights, layer after layer in forward order
 //   grads_   [num_params]  same layout; backward overwrites it completely each step
 //
+// Device: a model placed on a GPU (place_on, before finalize) keeps these buffers, every activation
+// and every layer's state in that GPU's memory; params()/grads() are then device spans, inputs must be
+// CUDA tensors, and forward/backward queue work on the GPU's compute stream without waiting for it.
+//
 // Gradient buckets are contiguous ranges of that layout, formed in BACKWARD order (last layers
 // first) and announced through a hook the moment their last layer's backward returns, so that
 // communication of late layers overlaps backward of early ones.
@@ -55,6 +59,11 @@ class Model {
   int add(std::unique_ptr<Layer> layer) { return add(std::move(layer), {last_node()}); }
   int last_node() const { return int(nodes_.size()); }  // id of the newest node (0 = input)
   void finalize(int max_batch, std::size_t bucket_bytes = 1 << 20);
+  // Before finalize(): run on this GPU (core/cuda/gpu_context.hpp). Throws InputError at finalize() for
+  // a layer without CUDA kernels.
+  void place_on(std::shared_ptr<GpuContext> gpu);
+  Device device() const { return gpu_ ? Device::CUDA : Device::CPU; }
+  GpuContext* gpu() const { return gpu_.get(); }
 
   // Kaiming/Xavier/constant initialisation of all parameters from one seed.
   void init(std::uint64_t seed);
@@ -70,12 +79,12 @@ class Model {
   void backward(const Tensor& dlogits, const RunContext& ctx, const BucketHook& on_bucket = {},
                 const PollHook& poll = {});
 
-  std::span<float> params() { return params_; }
-  std::span<const float> params() const { return params_; }
-  std::span<float> grads() { return grads_; }
+  std::span<float> params() { return params_.span(); }
+  std::span<const float> params() const { return params_.span(); }
+  std::span<float> grads() { return grads_.span(); }
   // Every layer's persistent non-parameter state (Layer::persistent_state), in forward order.
   std::vector<std::span<float>> persistent_state();
-  std::span<const float> grads() const { return grads_; }
+  std::span<const float> grads() const { return grads_.span(); }
   std::size_t num_params() const { return params_.size(); }
   const std::vector<Bucket>& buckets() const { return buckets_; }
   const std::vector<ParamRange>& ranges() const { return ranges_; }
@@ -103,7 +112,8 @@ class Model {
   bool finalized_ = false;
   std::vector<Node> nodes_;       // nodes_[i] is graph node i+1
   const Tensor* input_tensor_ = nullptr;
-  std::vector<float> params_, grads_;
+  std::shared_ptr<GpuContext> gpu_;  // null: CPU
+  Tensor params_, grads_;            // [num_params] on the model's device
   std::vector<ParamRange> ranges_;
   std::vector<Bucket> buckets_;
   std::vector<int> bucket_of_node_;  // bucket that becomes final after node i's backward, or -1

@@ -4,6 +4,7 @@
 
 #include "core/config/json_reader.hpp"
 #include "core/layers/registry.hpp"
+#include "core/model/imagenet_models.hpp"
 #include "core/util/error.hpp"
 
 namespace gg {
@@ -79,6 +80,8 @@ const std::map<std::string, Maker>& makers() {
       {"lenet", lenet},
       {"cifarnet", cifarnet},
       {"resnet20", resnet20},
+      {"resnet50", resnet50},
+      {"googlenet", googlenet},
   };
   return table;
 }
@@ -102,7 +105,8 @@ json named_model(const std::string& name, int num_classes) {
 }
 
 std::unique_ptr<Model> build_model(const json& spec, const std::string& path, Shape input_sample,
-                                   int num_classes, int max_batch, std::size_t bucket_bytes) {
+                                   int num_classes, int max_batch, std::size_t bucket_bytes,
+                                   std::shared_ptr<GpuContext> gpu) {
   const json desc = spec.is_string() ? named_model(spec.get<std::string>(), num_classes) : spec;
   const std::string where = spec.is_string() ? path + "(" + spec.get<std::string>() + ")" : path;
   JsonReader root(desc, where);
@@ -126,6 +130,7 @@ std::unique_ptr<Model> build_model(const json& spec, const std::string& path, Sh
     ids[name] = model->add(std::move(layer), inputs);
   }
   root.finish();
+  if (gpu) model->place_on(std::move(gpu));
   model->finalize(max_batch, bucket_bytes);
   return model;
 }

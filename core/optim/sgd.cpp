@@ -4,15 +4,21 @@
 
 namespace gg {
 
-Sgd::Sgd(SgdOptions opt, const std::vector<ParamRange>& ranges, std::size_t num_params)
-    : opt_(opt), ranges_(ranges), velocity_(num_params, 0.0f) {
+Sgd::Sgd(SgdOptions opt, const std::vector<ParamRange>& ranges, std::size_t num_params, GpuContext* gpu)
+    : opt_(opt), ranges_(ranges), velocity_({1, 1, 1, int(num_params)}, gpu ? Device::CUDA : Device::CPU), gpu_(gpu) {
   for (const auto& r : ranges_)
     if (r.offset + r.count > num_params) throw std::logic_error("Sgd: range outside the parameters");
+  velocity_.zero();
 }
 
 void Sgd::step(std::span<float> params, std::span<const float> grads, double lr_d) {
   if (params.size() != velocity_.size() || grads.size() != velocity_.size())
     throw std::logic_error("Sgd::step: buffer sizes differ from the optimizer state");
+  if (gpu_) {
+    sgd_step_cuda(*gpu_, opt_, ranges_, params.data(), grads.data(), velocity_.data(), lr_d);
+    if (memory_hook_) memory_hook_(5 * sizeof(float) * params.size());
+    return;
+  }
   const float lr = float(lr_d), mu = float(opt_.momentum);
   for (const auto& r : ranges_) {
     const float wd = r.decay ? float(opt_.weight_decay) : 0.0f;

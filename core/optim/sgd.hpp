@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/model/model.hpp"
+#include "core/tensor/tensor.hpp"
 
 namespace gg {
 
@@ -22,11 +23,13 @@ struct SgdOptions {
 
 class Sgd {
  public:
-  Sgd(SgdOptions opt, const std::vector<ParamRange>& ranges, std::size_t num_params);
+  // With a GPU context the momentum lives in device memory and step() runs there (sgd.cu): params
+  // and grads must then be device buffers (a model on that GPU).
+  Sgd(SgdOptions opt, const std::vector<ParamRange>& ranges, std::size_t num_params, GpuContext* gpu = nullptr);
   // Applies one update to params from grads with learning rate lr.
   void step(std::span<float> params, std::span<const float> grads, double lr);
-  std::span<float> momentum() { return velocity_; }
-  std::span<const float> momentum() const { return velocity_; }
+  std::span<float> momentum() { return velocity_.span(); }
+  std::span<const float> momentum() const { return velocity_.span(); }
   const SgdOptions& options() const { return opt_; }
   // Called after every step() with the bytes the update read and wrote (w, g, v read; w, v written):
   // the trainer hands it to the metering communicator (Communicator::account_memory).
@@ -35,8 +38,13 @@ class Sgd {
  private:
   SgdOptions opt_;
   std::vector<ParamRange> ranges_;
-  std::vector<float> velocity_;  // [num_params]
+  Tensor velocity_;  // [num_params] on the CPU, or on the GPU of gpu_
+  GpuContext* gpu_ = nullptr;
   std::function<void(std::size_t)> memory_hook_;
 };
+
+// The GPU update (sgd.cu; core/cuda/absent/sgd.cpp without CUDA): the same formulas over each range.
+void sgd_step_cuda(GpuContext& gpu, const SgdOptions& opt, const std::vector<ParamRange>& ranges, float* params,
+                   const float* grads, float* velocity, double lr);
 
 }  // namespace gg

@@ -1,10 +1,12 @@
 #pragma once
-// An owning, 64-byte aligned float buffer with a shape and the device it lives on. Layers read the
-// device from their tensors (no global mode); only Device::CPU has kernels in this build, and a CUDA
-// backend adds its own storage behind the same type.
+// An owning float buffer with a shape and the device it lives on: 64-byte aligned host memory, or
+// device memory (cudaMalloc, core/cuda/runtime.hpp) for Device::CUDA. Layers read the device from their
+// tensors (no global mode). data() of a CUDA tensor is a device pointer: host code must not read it;
+// copy_from() and to_host() move values between devices.
 #include <cstddef>
 #include <memory>
 #include <span>
+#include <vector>
 
 #include "core/tensor/shape.hpp"
 
@@ -20,6 +22,10 @@ class Tensor {
   // Keeps the allocation when the new shape fits into it (a smaller last batch costs nothing).
   void resize(Shape shape);
   void zero();
+  // Resizes to src's shape and copies its values (any pair of devices; synchronous).
+  void copy_from(const Tensor& src);
+  // The values, on the host.
+  std::vector<float> to_host() const;
 
   float* data() { return data_.get(); }
   const float* data() const { return data_.get(); }
@@ -31,6 +37,7 @@ class Tensor {
 
  private:
   struct Free {
+    Device device;  // value-initialised: CPU (no default member initialiser: Free is nested)
     void operator()(float* p) const;
   };
   Shape shape_{0, 0, 0, 0};

@@ -1,0 +1,155 @@
+// GpuContext: streams, library handles and the small device helpers of core/cuda/gpu_context.hpp.
+#include <algorithm>
+#include <string>
+
+#include "core/cuda/cuda_context.cuh"
+#include "core/cuda/runtime.hpp"
+
+namespace gg {
+
+namespace {
+
+__global__ void accumulate_kernel(float* __restrict dst, const float* __restrict src, std::size_t n) {
+  for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < n; i += std::size_t(gridDim.x) * blockDim.x)
+    dst[i] += src[i];
+}
+
+__global__ void scale_kernel(float* x, float alpha, std::size_t n) {
+  for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < n; i += std::size_t(gridDim.x) * blockDim.x)
+    x[i] *= alpha;
+}
+
+__global__ void average_kernel(float* __restrict dst, const float* __restrict src, std::size_t n) {
+  for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < n; i += std::size_t(gridDim.x) * blockDim.x)
+    dst[i] = 0.5f * (dst[i] + src[i]);
+}
+
+}  // namespace
+
+GpuContext::GpuContext(const GpuOptions& options) : options_(options) {
+  const int count = cuda::device_count();
+  if (options.device < 0 || options.device >= count)
+    throw InputError("CUDA device " + std::to_string(options.device) + " is not available (" +
+                     std::to_string(count) + " visible" + (count ? "" : "; " + cuda::unavailable()) + ")");
+  GG_CUDA_CHECK(cudaSetDevice(options.device));
+  GG_CUDA_CHECK(cudaStreamCreate(&compute_));
+  GG_CUDA_CHECK(cudaStreamCreate(&comm_));
+  GG_CUDA_CHECK(cublasCreate(&blas_));
+  GG_CUDA_CHECK(cublasSetStream(blas_, compute_));
+  GG_CUDA_CHECK(cublasSetMathMode(blas_, options.tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
+  GG_CUDA_CHECK(cudnnCreate(&dnn_));
+  GG_CUDA_CHECK(cudnnSetStream(dnn_, compute_));
+  std::size_t free_b = 0, total_b = 0;
+  GG_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+  workspace_limit_ = std::min<std::size_t>(std::size_t(1) << 30, free_b / 8);
+}
+
+GpuContext::~GpuContext() {
+  if (compute_) cudaStreamSynchronize(compute_);
+  if (comm_) cudaStreamSynchronize(comm_);
+  for (cudaEvent_t e : events_) cudaEventDestroy(e);
+  cuda::release(workspace_);
+  cuda::release(labels_);
+  cuda::release(scratch_);
+  if (dnn_) cudnnDestroy(dnn_);
+  if (blas_) cublasDestroy(blas_);
+  if (comm_) cudaStreamDestroy(comm_);
+  if (compute_) cudaStreamDestroy(compute_);
+}
+
+void* GpuContext::workspace(std::size_t bytes) {
+  if (bytes > workspace_bytes_) {
+    GG_CUDA_CHECK(cudaStreamSynchronize(compute_));  // the old workspace may still be in use
+    for (cudaEvent_t e : events_) cudaEventDestroy(e);
+  cuda::release(workspace_);
+    workspace_ = nullptr;
+    workspace_bytes_ = 0;
+    workspace_ = cuda::allocate(bytes, "convolution workspace");
+    workspace_bytes_ = bytes;
+  }
+  return workspace_;
+}
+
+const std::int32_t* GpuContext::labels(std::span<const std::int32_t> host) {
+  if (host.size() > labels_cap_) {
+    GG_CUDA_CHECK(cudaStreamSynchronize(compute_));
+    cuda::release(labels_);
+    labels_ = nullptr;
+    labels_cap_ = 0;
+    labels_ = static_cast<std::int32_t*>(cuda::allocate(host.size_bytes(), "labels"));
+    labels_cap_ = host.size();
+  }
+  // Pageable source: the copy is staged before this call returns, so the caller may reuse `host`.
+  GG_CUDA_CHECK(cudaMemcpyAsync(labels_, host.data(), host.size_bytes(), cudaMemcpyHostToDevice, compute_));
+  return labels_;
+}
+
+float* GpuContext::scratch(std::size_t n) {
+  if (n > scratch_cap_) {
+    GG_CUDA_CHECK(cudaStreamSynchronize(compute_));
+    cuda::release(scratch_);
+    scratch_ = nullptr;
+    scratch_cap_ = 0;
+    scratch_ = static_cast<float*>(cuda::allocate(n * sizeof(float), "GPU scratch"));
+    scratch_cap_ = n;
+  }
+  return scratch_;
+}
+
+cudaEvent_t GpuContext::event(std::size_t i) {
+  while (events_.size() <= i) {
+    cudaEvent_t e = nullptr;
+    GG_CUDA_CHECK(cudaEventCreate(&e));
+    events_.push_back(e);
+  }
+  return events_[i];
+}
+
+std::shared_ptr<GpuContext> make_gpu_context(const GpuOptions& options) {
+  return std::make_shared<GpuContext>(options);
+}
+
+const GpuOptions& gpu_options(const GpuContext& gpu) { return gpu.options(); }
+
+void gpu_accumulate(GpuContext& gpu, float* dst, const float* src, std::size_t n) {
+  if (!n) return;
+  accumulate_kernel<<<blocks_for(n), 256, 0, gpu.compute()>>>(dst, src, n);
+  GG_CUDA_LAUNCHED();
+}
+
+void gpu_copy(GpuContext& gpu, float* dst, const float* src, std::size_t n) {
+  if (n && dst != src)
+    GG_CUDA_CHECK(cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyDeviceToDevice, gpu.compute()));
+}
+
+void gpu_scale(GpuContext& gpu, float* x, float alpha, std::size_t n) {
+  if (!n) return;
+  scale_kernel<<<blocks_for(n), 256, 0, gpu.compute()>>>(x, alpha, n);
+  GG_CUDA_LAUNCHED();
+}
+
+void gpu_average(GpuContext& gpu, float* dst, const float* src, std::size_t n) {
+  if (!n) return;
+  average_kernel<<<blocks_for(n), 256, 0, gpu.compute()>>>(dst, src, n);
+  GG_CUDA_LAUNCHED();
+}
+
+void gpu_upload(GpuContext& gpu, float* dst, std::span<const float> src) {
+  cuda::copy(dst, src.data(), src.size_bytes());
+}
+
+void gpu_mark(GpuContext& gpu, std::size_t i) { GG_CUDA_CHECK(cudaEventRecord(gpu.event(i), gpu.compute())); }
+
+double gpu_seconds_between(GpuContext& gpu, std::size_t i, std::size_t j) {
+  GG_CUDA_CHECK(cudaEventSynchronize(gpu.event(j)));
+  float ms = 0.0f;
+  GG_CUDA_CHECK(cudaEventElapsedTime(&ms, gpu.event(i), gpu.event(j)));
+  return double(ms) * 1e-3;
+}
+
+void gpu_synchronize(GpuContext& gpu) {
+  GG_CUDA_CHECK(cudaStreamSynchronize(gpu.compute()));
+  GG_CUDA_CHECK(cudaStreamSynchronize(gpu.comm()));
+}
+
+}  // namespace gg

@@ -1,0 +1,44 @@
+#pragma once
+// One GPU as the engine uses it: a blocking compute stream, a communication stream, cuBLAS and cuDNN
+// handles, a shared convolution workspace and small staging buffers. Created once per process (by the
+// model that runs on it) and passed down explicitly through RunContext::gpu: there is no global
+// "current context". The complete type lives in core/cuda/cuda_context.cuh (CUDA sources only); the
+// rest of the engine sees these functions, defined by core/cuda/gpu_context.cu or, in a build without
+// CUDA, by core/cuda/absent/gpu_context.cpp (make_gpu_context throws there).
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+namespace gg {
+
+struct GpuOptions {
+  int device = 0;
+  // TensorFloat-32 in convolutions and GEMMs (cuDNN default math, cuBLAS TF32 tensor-op math); off:
+  // FMA-only math, full FP32 products, as the CPU backend computes.
+  bool tf32 = false;
+};
+
+class GpuContext;
+
+// Throws InputError naming the reason when the device cannot be used.
+std::shared_ptr<GpuContext> make_gpu_context(const GpuOptions& options);
+const GpuOptions& gpu_options(const GpuContext& gpu);
+
+// Queued on the compute stream; n floats of device memory.
+void gpu_accumulate(GpuContext& gpu, float* dst, const float* src, std::size_t n);  // dst += src
+void gpu_copy(GpuContext& gpu, float* dst, const float* src, std::size_t n);
+void gpu_scale(GpuContext& gpu, float* x, float alpha, std::size_t n);                // x *= alpha
+// dst = (dst + src) / 2: pairwise model averaging on the device.
+void gpu_average(GpuContext& gpu, float* dst, const float* src, std::size_t n);
+// Host floats -> device (waits for the copy; src may be pageable).
+void gpu_upload(GpuContext& gpu, float* dst, std::span<const float> src);
+// Timestamps on the compute stream for per-layer timing: gpu_mark(i) records event i (events are kept
+// by the context, grown on demand); gpu_seconds_between(i, j) waits for event j and returns the GPU time
+// from i to j.
+void gpu_mark(GpuContext& gpu, std::size_t i);
+double gpu_seconds_between(GpuContext& gpu, std::size_t i, std::size_t j);
+// Waits until everything queued on the context's streams has run; rethrows a kernel error with context.
+void gpu_synchronize(GpuContext& gpu);
+
+}  // namespace gg

@@ -1,0 +1,77 @@
+// core/cuda/runtime.hpp on the CUDA runtime.
+#include "core/cuda/runtime.hpp"
+
+#include <cstdio>
+
+#include "core/cuda/cuda_check.cuh"
+
+namespace gg::cuda {
+
+void fail(const std::string& api, const char* call, const char* file, int line) {
+  std::string f = file;
+  const auto slash = f.rfind("/core/");
+  if (slash != std::string::npos) f = f.substr(slash + 1);
+  throw std::runtime_error(api + " in " + call + " (" + f + ":" + std::to_string(line) + ")");
+}
+
+bool built() { return true; }
+
+int device_count() {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    cudaGetLastError();
+    return 0;
+  }
+  return n;
+}
+
+std::string unavailable() {
+  int n = 0;
+  const cudaError_t e = cudaGetDeviceCount(&n);
+  if (e != cudaSuccess) {
+    cudaGetLastError();
+    return std::string("no CUDA device: ") + cudaGetErrorString(e);
+  }
+  return n > 0 ? "" : "no CUDA device visible";
+}
+
+std::string device_name(int device) {
+  if (device < 0 || device >= device_count())
+    throw InputError("CUDA device " + std::to_string(device) + " does not exist (" +
+                     std::to_string(device_count()) + " visible; " + unavailable() + ")");
+  cudaDeviceProp p{};
+  GG_CUDA_CHECK(cudaGetDeviceProperties(&p, device));
+  char buf[64];
+  std::snprintf(buf, sizeof buf, " (sm_%d%d, %.1f GiB)", p.major, p.minor, double(p.totalGlobalMem) / (1 << 30));
+  return std::string(p.name) + buf;
+}
+
+void* allocate(std::size_t bytes, const std::string& what) {
+  if (bytes == 0) return nullptr;
+  if (device_count() == 0) throw InputError(what + ": cannot allocate GPU memory: " + unavailable());
+  void* p = nullptr;
+  const cudaError_t e = cudaMalloc(&p, bytes);
+  if (e == cudaErrorMemoryAllocation) {
+    cudaGetLastError();
+    std::size_t free_b = 0, total_b = 0;
+    cudaMemGetInfo(&free_b, &total_b);
+    throw ResourceError(what + ": cannot allocate " + std::to_string(bytes >> 20) + " MiB on the GPU (" +
+                        std::to_string(free_b >> 20) + " of " + std::to_string(total_b >> 20) + " MiB free)");
+  }
+  if (e != cudaSuccess) fail(std::string("CUDA: ") + cudaGetErrorString(e), "cudaMalloc", __FILE__, __LINE__);
+  return p;
+}
+
+void release(void* p) noexcept {
+  if (p) cudaFree(p);
+}
+
+void copy(void* dst, const void* src, std::size_t bytes) {
+  if (bytes) GG_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDefault));
+}
+
+void zero(void* p, std::size_t bytes) {
+  if (bytes) GG_CUDA_CHECK(cudaMemset(p, 0, bytes));
+}
+
+}  // namespace gg::cuda

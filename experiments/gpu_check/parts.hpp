@@ -1,0 +1,26 @@
+#pragma once
+// The parts of gg_gpu_check (experiments/gpu_check/gpu_check_main.cpp); each returns its results as
+// JSON and clears `ok` when a check fails.
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace gg {
+
+struct CheckSetup {
+  int device = 0;
+  double tolerance = 1e-4;  // relative, FP32 with FMA-only math on both sides
+  bool quick = false;       // fewer steps (a smoke run)
+};
+
+// layer_agreement.cpp
+nlohmann::json check_layers(const CheckSetup& setup, bool& ok);
+nlohmann::json check_loss_and_sgd(const CheckSetup& setup, bool& ok);
+// train_agreement.cpp: lenet on synthetic MNIST-shaped data, the same steps on the CPU and the GPU.
+nlohmann::json check_training(const CheckSetup& setup, bool& ok);
+// throughput.cpp: ResNet-50 (and GoogLeNet) training images/s per batch and math mode, and the per-layer
+// forward/backward times at batch 32 as a profile (the format of experiments/profiles/).
+nlohmann::json measure_throughput(const CheckSetup& setup, const std::string& model, int batch, bool tf32);
+nlohmann::json measure_profile(const CheckSetup& setup, const std::string& model, int batch, bool tf32);
+
+}  // namespace gg
