@@ -7,17 +7,22 @@ namespace gg {
 
 namespace {
 
+// Sum over channel j's window of row[t] (squared if Square); row is one pixel's c channels.
+template <bool Square>
+__device__ float window_sum(const float* row, int j, int c, int half) {
+  const int lo = max(0, j - half), hi = min(c - 1, j + half);
+  float sum = 0.0f;
+  for (int t = lo; t <= hi; ++t) sum += Square ? row[t] * row[t] : row[t];
+  return sum;
+}
+
 // scale = k + alpha/size * sum_{window} x^2;  y = x * scale^-beta
 __global__ void lrn_forward_kernel(const float* __restrict x, float* __restrict y, float* __restrict scale,
                                    std::size_t count, int c, int half, float a, float k, float beta) {
   for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < count;
        i += std::size_t(gridDim.x) * blockDim.x) {
     const int j = int(i % std::size_t(c));
-    const float* v = x + (i - j);
-    const int lo = max(0, j - half), hi = min(c - 1, j + half);
-    float sum = 0.0f;
-    for (int t = lo; t <= hi; ++t) sum += v[t] * v[t];
-    const float s = k + a * sum;
+    const float s = k + a * window_sum<true>(x + (i - j), j, c, half);
     scale[i] = s;
     y[i] = x[i] * powf(s, -beta);
   }
@@ -39,11 +44,7 @@ __global__ void lrn_backward_kernel(const float* __restrict x, const float* __re
   for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < count;
        i += std::size_t(gridDim.x) * blockDim.x) {
     const int j = int(i % std::size_t(c));
-    const float* r = ratio + (i - j);
-    const int lo = max(0, j - half), hi = min(c - 1, j + half);
-    float sum = 0.0f;
-    for (int t = lo; t <= hi; ++t) sum += r[t];
-    dx[i] = dy[i] * powf(scale[i], -beta) - coef * x[i] * sum;
+    dx[i] = dy[i] * powf(scale[i], -beta) - coef * x[i] * window_sum<false>(ratio + (i - j), j, c, half);
   }
 }
 
