@@ -21,7 +21,9 @@ if [ "$mode" = build ]; then
   "$CXX" -fsanitize=fuzzer,$SAN "$out/probe.cpp" -o "$out/probe" 2>/dev/null ||
     skip "$CXX cannot link -fsanitize=fuzzer (the libFuzzer runtime: apt-get install libclang-rt-dev)"
   util=(core/util/memory.cpp core/util/message.cpp core/util/regular_file.cpp)
-  data=(core/data/file_bytes.cpp core/data/dataset.cpp core/data/normalize.cpp core/tensor/tensor.cpp)
+  # tensor.cpp allocates through core/cuda/runtime.hpp: the fuzzers link its CPU-only (absent) form.
+  data=(core/data/file_bytes.cpp core/data/dataset.cpp core/data/normalize.cpp core/tensor/tensor.cpp
+        core/cuda/absent/runtime.cpp)
   declare -A sources=(
     [fuzz_idx]="tests/fuzz/fuzz_idx.cpp core/data/idx_reader.cpp ${data[*]} ${util[*]}"
     [fuzz_cifar]="tests/fuzz/fuzz_cifar.cpp core/data/cifar_reader.cpp ${data[*]} ${util[*]}"
