@@ -42,6 +42,11 @@ class GpuContext {
   const std::int32_t* labels(std::span<const std::int32_t> host);
   // A device float buffer of at least n elements kept across steps (per-sample losses, counters).
   float* scratch(std::size_t n);
+  // A host float buffer of n elements kept across steps (results copied back, e.g. per-sample losses).
+  std::span<float> host_scratch(std::size_t n) {
+    if (host_scratch_.size() < n) host_scratch_.resize(n);
+    return {host_scratch_.data(), n};
+  }
   // Timing event i, created on first use.
   cudaEvent_t event(std::size_t i);
 
@@ -57,6 +62,7 @@ class GpuContext {
   float* scratch_ = nullptr;
   std::size_t scratch_cap_ = 0;
   std::vector<cudaEvent_t> events_;
+  std::vector<float> host_scratch_;
 };
 
 // RAII cuDNN descriptors. NHWC activations are described as cuDNN's NHWC format.
@@ -73,6 +79,10 @@ struct TensorDesc {
   // A per-channel vector [1, 1, 1, c] (bias, batch-norm scale).
   void channels(int c) { nhwc({1, 1, 1, c}); }
 };
+
+// A grid-stride loop over n items: for (std::size_t i = grid_first(); i < n; i += grid_stride()).
+__device__ inline std::size_t grid_first() { return blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; }
+__device__ inline std::size_t grid_stride() { return std::size_t(gridDim.x) * blockDim.x; }
 
 // Launch geometry for an elementwise kernel over n items.
 inline unsigned blocks_for(std::size_t n, unsigned threads = 256) {

@@ -10,18 +10,8 @@ namespace gg {
 namespace {
 
 __global__ void accumulate_kernel(float* __restrict dst, const float* __restrict src, std::size_t n) {
-  for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < n; i += std::size_t(gridDim.x) * blockDim.x)
+  for (std::size_t i = grid_first(); i < n; i += grid_stride())
     dst[i] += src[i];
-}
-
-__global__ void scale_kernel(float* x, float alpha, std::size_t n) {
-  for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < n; i += std::size_t(gridDim.x) * blockDim.x)
-    x[i] *= alpha;
-}
-
-__global__ void average_kernel(float* __restrict dst, const float* __restrict src, std::size_t n) {
-  for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < n; i += std::size_t(gridDim.x) * blockDim.x)
-    dst[i] = 0.5f * (dst[i] + src[i]);
 }
 
 }  // namespace
@@ -120,22 +110,6 @@ void gpu_accumulate(GpuContext& gpu, float* dst, const float* src, std::size_t n
 void gpu_copy(GpuContext& gpu, float* dst, const float* src, std::size_t n) {
   if (n && dst != src)
     GG_CUDA_CHECK(cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyDeviceToDevice, gpu.compute()));
-}
-
-void gpu_scale(GpuContext& gpu, float* x, float alpha, std::size_t n) {
-  if (!n) return;
-  scale_kernel<<<blocks_for(n), 256, 0, gpu.compute()>>>(x, alpha, n);
-  GG_CUDA_LAUNCHED();
-}
-
-void gpu_average(GpuContext& gpu, float* dst, const float* src, std::size_t n) {
-  if (!n) return;
-  average_kernel<<<blocks_for(n), 256, 0, gpu.compute()>>>(dst, src, n);
-  GG_CUDA_LAUNCHED();
-}
-
-void gpu_upload(GpuContext& gpu, float* dst, std::span<const float> src) {
-  cuda::copy(dst, src.data(), src.size_bytes());
 }
 
 void gpu_mark(GpuContext& gpu, std::size_t i) { GG_CUDA_CHECK(cudaEventRecord(gpu.event(i), gpu.compute())); }

@@ -28,11 +28,6 @@ const GpuOptions& gpu_options(const GpuContext& gpu);
 // Queued on the compute stream; n floats of device memory.
 void gpu_accumulate(GpuContext& gpu, float* dst, const float* src, std::size_t n);  // dst += src
 void gpu_copy(GpuContext& gpu, float* dst, const float* src, std::size_t n);
-void gpu_scale(GpuContext& gpu, float* x, float alpha, std::size_t n);                // x *= alpha
-// dst = (dst + src) / 2: pairwise model averaging on the device.
-void gpu_average(GpuContext& gpu, float* dst, const float* src, std::size_t n);
-// Host floats -> device (waits for the copy; src may be pageable).
-void gpu_upload(GpuContext& gpu, float* dst, std::span<const float> src);
 // Timestamps on the compute stream for per-layer timing: gpu_mark(i) records event i (events are kept
 // by the context, grown on demand); gpu_seconds_between(i, j) waits for event j and returns the GPU time
 // from i to j.

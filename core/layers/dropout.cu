@@ -17,8 +17,7 @@ struct DropoutCuda {
 
 __global__ void multiply_kernel(const float* __restrict a, const float* __restrict m, float* __restrict y,
                                 std::size_t count) {
-  for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < count;
-       i += std::size_t(gridDim.x) * blockDim.x)
+  for (std::size_t i = grid_first(); i < count; i += grid_stride())
     y[i] = a[i] * m[i];
 }
 

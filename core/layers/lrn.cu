@@ -19,8 +19,7 @@ __device__ float window_sum(const float* row, int j, int c, int half) {
 // scale = k + alpha/size * sum_{window} x^2;  y = x * scale^-beta
 __global__ void lrn_forward_kernel(const float* __restrict x, float* __restrict y, float* __restrict scale,
                                    std::size_t count, int c, int half, float a, float k, float beta) {
-  for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < count;
-       i += std::size_t(gridDim.x) * blockDim.x) {
+  for (std::size_t i = grid_first(); i < count; i += grid_stride()) {
     const int j = int(i % std::size_t(c));
     const float s = k + a * window_sum<true>(x + (i - j), j, c, half);
     scale[i] = s;
@@ -31,8 +30,7 @@ __global__ void lrn_forward_kernel(const float* __restrict x, float* __restrict 
 // ratio = dy * y / scale
 __global__ void lrn_ratio_kernel(const float* __restrict dy, const float* __restrict y,
                                  const float* __restrict scale, float* __restrict ratio, std::size_t count) {
-  for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < count;
-       i += std::size_t(gridDim.x) * blockDim.x)
+  for (std::size_t i = grid_first(); i < count; i += grid_stride())
     ratio[i] = dy[i] * y[i] / scale[i];
 }
 
@@ -41,8 +39,7 @@ __global__ void lrn_backward_kernel(const float* __restrict x, const float* __re
                                     const float* __restrict scale, const float* __restrict ratio,
                                     float* __restrict dx, std::size_t count, int c, int half, float coef,
                                     float beta) {
-  for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < count;
-       i += std::size_t(gridDim.x) * blockDim.x) {
+  for (std::size_t i = grid_first(); i < count; i += grid_stride()) {
     const int j = int(i % std::size_t(c));
     dx[i] = dy[i] * powf(scale[i], -beta) - coef * x[i] * window_sum<false>(ratio + (i - j), j, c, half);
   }

@@ -1,8 +1,6 @@
 // The loss on the GPU: one block per sample computes the row's maximum and sum of exponentials, the
 // sample's loss and its row of dlogits. The n per-sample losses come back and are summed on the host in
 // double, as the CPU path sums.
-#include <vector>
-
 #include "core/cuda/cuda_context.cuh"
 #include "core/cuda/runtime.hpp"
 #include "core/layers/softmax_xent.hpp"
@@ -69,8 +67,8 @@ float softmax_xent_cuda(GpuContext& gpu, const Tensor& logits, std::span<const s
   xent_kernel<<<n, kThreads, 0, gpu.compute()>>>(logits.data(), dev_labels, classes, 1.0f / float(n), losses,
                                                  dlogits ? dlogits->data() : nullptr);
   GG_CUDA_LAUNCHED();
-  std::vector<float> host(static_cast<std::size_t>(n));
-  cuda::copy(host.data(), losses, host.size() * sizeof(float));  // waits for the kernel
+  const std::span<float> host = gpu.host_scratch(std::size_t(n));
+  cuda::copy(host.data(), losses, host.size_bytes());  // waits for the kernel
   double total = 0.0;
   for (float l : host) total += double(l);
   return float(total / n);

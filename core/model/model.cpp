@@ -7,8 +7,8 @@
 
 #include "core/cuda/gpu_context.hpp"
 #include "core/sim/compute_injection.hpp"
-#include "core/util/error.hpp"
 #include "core/util/memory.hpp"
+#include "core/util/error.hpp"
 
 namespace gg {
 
@@ -78,8 +78,11 @@ void Model::finalize(int max_batch, std::size_t bucket_bytes) {
     throw InputError("model: last layer '" + nodes_.back().layer->name() + "' outputs " +
                      std::to_string(last.per_sample()) + " values per sample, but the data has " +
                      std::to_string(classes_) + " classes");
+  // Memory first (the message names the size and the machine's memory), then the flat buffer's limit:
+  // a Tensor dimension is an int, so one buffer holds at most 2^31 - 1 floats.
+  check_allocation(total, sizeof(float), "model: " + std::to_string(total) + " parameters");
   if (total > std::size_t(std::numeric_limits<int>::max()))
-    throw ResourceError("model: " + std::to_string(total) + " parameters is more than one flat buffer holds");
+    throw ResourceError("model: " + std::to_string(total) + " parameters: more than one flat buffer holds (2^31 - 1)");
   params_ = Tensor({1, 1, 1, int(total)}, dev);
   grads_ = Tensor({1, 1, 1, int(total)}, dev);
   params_.zero();
@@ -134,7 +137,7 @@ void Model::build_buckets() {
 
 void Model::init(std::uint64_t seed) {
   // Filled on the host, then copied to the model's device.
-  std::vector<float> host(params_.size());
+  Tensor host(params_.shape());
   for (auto& node : nodes_) {
     std::size_t off = node.param_offset;
     int k = 0;
@@ -158,9 +161,7 @@ void Model::init(std::uint64_t seed) {
       off += s.count;
     }
   }
-  Tensor staged({1, 1, 1, int(host.size())});
-  std::copy(host.begin(), host.end(), staged.data());
-  params_.copy_from(staged);
+  params_.copy_from(host);
 }
 
 const Tensor& Model::forward(const Tensor& x, const RunContext& ctx_in, const PollHook& poll) {

@@ -9,8 +9,7 @@ namespace {
 
 __global__ void sgd_kernel(float* __restrict w, const float* __restrict g, float* __restrict v, std::size_t n,
                            float lr, float mu, float wd, bool nesterov) {
-  for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < n;
-       i += std::size_t(gridDim.x) * blockDim.x) {
+  for (std::size_t i = grid_first(); i < n; i += grid_stride()) {
     const float d = g[i] + wd * w[i];
     const float vi = mu * v[i] + d;
     v[i] = vi;
