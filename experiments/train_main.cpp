@@ -23,6 +23,7 @@
 #include <cblas.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -39,6 +40,8 @@
 #include "core/data/datasets.hpp"
 #include "core/data/label_partition.hpp"
 #include "core/data/sampler.hpp"
+#include "core/cuda/gpu_context.hpp"
+#include "core/cuda/runtime.hpp"
 #include "core/model/model_builder.hpp"
 #include "core/optim/optimizer_config.hpp"
 #include "core/sim/compute_injection.hpp"
@@ -111,6 +114,15 @@ std::string capture(const char* doing, F&& f) {
   }
 }
 
+// This rank's GPU: its rank among the ranks of its node (as the launcher tells it) modulo the GPUs
+// visible. No GPU: 0, and make_gpu_context says why it cannot run.
+int local_gpu() {
+  const int count = cuda::device_count();
+  for (const char* var : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"})
+    if (const char* v = std::getenv(var); v && count > 0) return std::atoi(v) % count;
+  return 0;
+}
+
 void phase1(Run& run, const Args& args, Communicator& world) {
   run.cfg = parse_run_config(load_config_json(args.config, args.overrides));
   omp_set_num_threads(run.cfg.train.threads);
@@ -120,8 +132,16 @@ void phase1(Run& run, const Args& args, Communicator& world) {
   run.source = std::make_unique<DataSource>(data_cfg);
   run.info = run.source->info();
   const TrainOptions& t = run.cfg.train;
+  Placement placement;
+  if (t.cuda) {
+    try {
+      placement = {make_gpu_context({local_gpu(), t.tf32}), true};
+    } catch (const InputError& e) {
+      throw InputError(std::string("config: 'train.device' is \"cuda\", but ") + e.what());
+    }
+  }
   run.model = build_model(run.cfg.resolved.at("model"), "model", run.info.sample, run.info.num_classes, t.batch,
-                          t.bucket_kb * 1024);
+                          t.bucket_kb * 1024, placement);
   run.model->init(t.seed);  // same seed everywhere: all replicas start identical
   if (!run.cfg.compute_profile.empty()) {
     if (!built_for_smpi())
@@ -242,6 +262,10 @@ void print_header(const Run& run, Communicator& world) {
   std::printf("  model %zu parameters in %zu layers, %.2f MFLOP/sample forward, %zu gradient buckets\n",
               run.model->num_params(), run.model->layers().size(), run.model->forward_flops_per_sample() / 1e6,
               run.model->buckets().size());
+  if (t.cuda)
+    std::printf("  device rank 0: GPU %d, %s, %s math; parameters staged through host memory, SGD on the host\n",
+                gpu_options(*run.model->gpu()).device, cuda::device_name(gpu_options(*run.model->gpu()).device).c_str(),
+                t.tf32 ? "TF32" : "FP32");
   std::printf("  train %d epochs, batch %d per worker, lr %.4g, %d thread(s) per rank, seed %llu\n", t.epochs,
               t.batch, run.opt.lr.base_lr, t.threads, (unsigned long long)t.seed);
   if (run.checkpoints.resume_step >= 0)

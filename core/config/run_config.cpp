@@ -173,6 +173,9 @@ RunConfig parse_run_config(const json& doc) {
   t.final_average = avg == "allreduce" ? FinalAverage::Allreduce
                     : avg == "hypercube" ? FinalAverage::Hypercube
                                          : FinalAverage::None;
+  t.cuda = tr.get_string("device", "cpu", {"cpu", "cuda"}) == "cuda";
+  t.tf32 = tr.get_bool("tf32", false);
+  if (t.tf32 && !t.cuda) throw InputError("config: 'train.tf32' needs 'train.device': \"cuda\"");
   tr.finish();
   auto out = root.object("output");
   rc.output = out.get_string("path", "");

@@ -61,6 +61,10 @@ struct TrainOptions {
   double checkpoint_minutes = 0;      // wall-clock minutes
   int stop_check_every = 10;          // steps
   FinalAverage final_average = FinalAverage::None;
+  // "cuda": forward, loss and backward on this rank's GPU (local rank modulo the GPUs visible), with the
+  // parameters staged through host memory so that every algorithm runs unchanged (core/model/model.hpp).
+  bool cuda = false;
+  bool tf32 = false;  // TensorFloat-32 convolutions and GEMMs on the GPU (core/cuda/gpu_context.hpp)
 };
 
 // The stall watchdog's limits in seconds (0: off).

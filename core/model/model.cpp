@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "core/cuda/gpu_context.hpp"
+#include "core/cuda/runtime.hpp"
 #include "core/sim/compute_injection.hpp"
 #include "core/util/memory.hpp"
 #include "core/util/error.hpp"
@@ -33,9 +34,10 @@ int Model::add(std::unique_ptr<Layer> layer, std::vector<int> inputs) {
   return id;
 }
 
-void Model::place_on(std::shared_ptr<GpuContext> gpu) {
+void Model::place_on(Placement placement) {
   if (finalized_) throw std::logic_error("Model::place_on after finalize");
-  gpu_ = std::move(gpu);
+  gpu_ = std::move(placement.gpu);
+  staged_ = gpu_ && placement.host_staged;
 }
 
 void Model::finalize(int max_batch, std::size_t bucket_bytes) {
@@ -87,6 +89,12 @@ void Model::finalize(int max_batch, std::size_t bucket_bytes) {
   grads_ = Tensor({1, 1, 1, int(total)}, dev);
   params_.zero();
   grads_.zero();
+  if (staged_) {
+    host_params_ = Tensor(params_.shape());
+    host_grads_ = Tensor(grads_.shape());
+    host_params_.zero();
+    host_grads_.zero();
+  }
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     auto& node = nodes_[i];
     std::vector<std::span<float>> w, g;
@@ -162,6 +170,7 @@ void Model::init(std::uint64_t seed) {
     }
   }
   params_.copy_from(host);
+  if (staged_) host_params_.copy_from(host);
 }
 
 const Tensor& Model::forward(const Tensor& x, const RunContext& ctx_in, const PollHook& poll) {
@@ -170,10 +179,17 @@ const Tensor& Model::forward(const Tensor& x, const RunContext& ctx_in, const Po
   if (n < 1 || n > max_batch_ || x.shape().with_batch(1) != input_)
     throw InputError("model: input " + x.shape().str() + " does not fit the model's input " +
                      input_.with_batch(max_batch_).str());
-  if (x.device() != device()) throw std::logic_error("Model::forward: input on another device than the model");
   RunContext ctx = ctx_in;
   ctx.gpu = gpu_.get();
+  if (staged_) upload_staged();
   input_tensor_ = &x;
+  if (x.device() != device()) {  // a host batch for a GPU model: copied over first
+    if (!gpu_) throw std::logic_error("Model::forward: a GPU input for a CPU model");
+    if (staged_input_.device() != Device::CUDA) staged_input_ = Tensor(x.shape(), Device::CUDA);
+    staged_input_.copy_from(x);
+    input_tensor_ = &staged_input_;
+  }
+  const Tensor& in = *input_tensor_;
   const Tensor* ins[8];
   const bool charge = !charges_.empty() && ctx.phase == Phase::Train;
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
@@ -181,7 +197,7 @@ const Tensor& Model::forward(const Tensor& x, const RunContext& ctx_in, const Po
     const std::size_t k = node.inputs.size();
     if (k > 8) throw std::logic_error("layer with more than 8 inputs");
     for (std::size_t j = 0; j < k; ++j)
-      ins[j] = node.inputs[j] == 0 ? &x : &nodes_[node.inputs[j] - 1].out;
+      ins[j] = node.inputs[j] == 0 ? &in : &nodes_[node.inputs[j] - 1].out;
     node.out.resize(node.out.shape().with_batch(n));
     node.layer->forward(std::span<const Tensor* const>(ins, k), node.out, ctx);
     if (charge) simulate_compute(charges_[i].forward_s * n * ctx.compute_scale);
@@ -251,7 +267,13 @@ void Model::backward(const Tensor& dlogits, const RunContext& ctx_in, const Buck
         for (std::size_t e = 0; e < m; ++e) dst[e] += src[e];
       }
     }
-    if (bucket_of_node_[i] >= 0 && on_bucket) on_bucket(buckets_[bucket_of_node_[i]]);
+    if (bucket_of_node_[i] >= 0) {
+      const Bucket& b = buckets_[bucket_of_node_[i]];
+      // Host-staged: the bucket's gradients reach the host mirror before anyone hears of them (the
+      // copy waits for the GPU to finish them).
+      if (staged_) cuda::copy(host_grads_.data() + b.offset, grads_.data() + b.offset, b.count * sizeof(float));
+      if (on_bucket) on_bucket(b);
+    }
     if (poll) poll();
   }
 }
@@ -260,7 +282,28 @@ std::vector<std::span<float>> Model::persistent_state() {
   std::vector<std::span<float>> out;
   for (auto& node : nodes_)
     for (std::span<float> s : node.layer->persistent_state()) out.push_back(s);
+  if (!staged_) return out;
+  // Host-staged: fresh host copies; the caller may change them, so the next forward() copies them back.
+  host_state_.resize(out.size());
+  for (std::size_t k = 0; k < out.size(); ++k) {
+    host_state_[k].resize({1, 1, 1, int(out[k].size())});
+    cuda::copy(host_state_[k].data(), out[k].data(), out[k].size() * sizeof(float));
+    out[k] = host_state_[k].span();
+  }
+  host_state_out_ = true;
   return out;
+}
+
+void Model::upload_staged() {
+  cuda::copy(params_.data(), host_params_.data(), params_.size() * sizeof(float));
+  if (!host_state_out_) return;
+  std::size_t k = 0;
+  for (auto& node : nodes_)
+    for (std::span<float> s : node.layer->persistent_state()) {
+      cuda::copy(s.data(), host_state_[k].data(), s.size() * sizeof(float));
+      ++k;
+    }
+  host_state_out_ = false;
 }
 
 std::vector<LayerInfo> Model::layers() const {

@@ -5,8 +5,14 @@
 //   grads_   [num_params]  same layout; backward overwrites it completely each step
 //
 // Device: a model placed on a GPU (place_on, before finalize) keeps these buffers, every activation
-// and every layer's state in that GPU's memory; params()/grads() are then device spans, inputs must be
-// CUDA tensors, and forward/backward queue work on the GPU's compute stream without waiting for it.
+// and every layer's state in that GPU's memory; inputs must be CUDA tensors, and forward/backward queue
+// work on the GPU's compute stream. Two placements:
+//   device-resident  params()/grads()/persistent_state() are device spans (an optimizer on the GPU);
+//   host-staged      (what gg_train uses, so that every algorithm runs unchanged on host memory)
+//                    params()/grads() are host mirrors: forward() first copies the host parameters to
+//                    the GPU, backward() copies each bucket's gradients to the host before announcing
+//                    it; persistent_state() copies the layers' state to host mirrors, which the next
+//                    forward() copies back (the caller may have changed them: averaging, a restore).
 //
 // Gradient buckets are contiguous ranges of that layout, formed in BACKWARD order (last layers
 // first) and announced through a hook the moment their last layer's backward returns, so that
@@ -47,6 +53,12 @@ struct ComputeCharge {
   double forward_s = 0, backward_s = 0;
 };
 
+// Where a model runs (Model::place_on); no GPU: the CPU.
+struct Placement {
+  std::shared_ptr<GpuContext> gpu;
+  bool host_staged = false;  // see "Device" above
+};
+
 using BucketHook = std::function<void(const Bucket&)>;
 using PollHook = std::function<void()>;
 
@@ -61,7 +73,7 @@ class Model {
   void finalize(int max_batch, std::size_t bucket_bytes = 1 << 20);
   // Before finalize(): run on this GPU (core/cuda/gpu_context.hpp). Throws InputError at finalize() for
   // a layer without CUDA kernels.
-  void place_on(std::shared_ptr<GpuContext> gpu);
+  void place_on(Placement placement);
   Device device() const { return gpu_ ? Device::CUDA : Device::CPU; }
   GpuContext* gpu() const { return gpu_.get(); }
 
@@ -73,18 +85,21 @@ class Model {
   // Regroups gradient buckets (no reallocation of parameters).
   void set_bucket_bytes(std::size_t bytes);
 
-  // x: [n, h, w, c] with n <= max_batch. Returns logits [n, 1, 1, classes]. poll runs between layers.
+  // x: [n, h, w, c] with n <= max_batch, on the model's device or (GPU model) on the host, then copied
+  // over. Returns logits [n, 1, 1, classes] on the model's device. poll runs between layers.
   const Tensor& forward(const Tensor& x, const RunContext& ctx, const PollHook& poll = {});
   // dlogits: [n, 1, 1, classes]. Writes grads(); calls on_bucket as each bucket becomes final.
   void backward(const Tensor& dlogits, const RunContext& ctx, const BucketHook& on_bucket = {},
                 const PollHook& poll = {});
 
-  std::span<float> params() { return params_.span(); }
-  std::span<const float> params() const { return params_.span(); }
-  std::span<float> grads() { return grads_.span(); }
+  // What algorithms and optimizers update: host memory unless the model is device-resident on a GPU.
+  std::span<float> params() { return staged_ ? host_params_.span() : params_.span(); }
+  std::span<const float> params() const { return staged_ ? host_params_.span() : params_.span(); }
+  std::span<float> grads() { return staged_ ? host_grads_.span() : grads_.span(); }
   // Every layer's persistent non-parameter state (Layer::persistent_state), in forward order.
   std::vector<std::span<float>> persistent_state();
-  std::span<const float> grads() const { return grads_.span(); }
+  std::span<const float> grads() const { return staged_ ? host_grads_.span() : grads_.span(); }
+  bool host_staged() const { return staged_; }
   std::size_t num_params() const { return params_.size(); }
   const std::vector<Bucket>& buckets() const { return buckets_; }
   const std::vector<ParamRange>& ranges() const { return ranges_; }
@@ -104,6 +119,7 @@ class Model {
     std::size_t param_offset = 0, param_count = 0;
   };
   void build_buckets();
+  void upload_staged();  // host-staged: parameters (and handed-out state) to the GPU
 
   Shape input_;
   int classes_;
@@ -112,8 +128,15 @@ class Model {
   bool finalized_ = false;
   std::vector<Node> nodes_;       // nodes_[i] is graph node i+1
   const Tensor* input_tensor_ = nullptr;
+  Tensor staged_input_;  // a GPU model's copy of a host input batch
   std::shared_ptr<GpuContext> gpu_;  // null: CPU
-  Tensor params_, grads_;            // [num_params] on the model's device
+  Tensor params_, grads_;            // [num_params] on the model's device (the layers' views)
+  // Host-staged GPU model only: host mirrors of the flat buffers and of persistent_state(), and whether
+  // the state mirrors were handed out since the last upload.
+  bool staged_ = false;
+  Tensor host_params_, host_grads_;
+  std::vector<Tensor> host_state_;
+  bool host_state_out_ = false;
   std::vector<ParamRange> ranges_;
   std::vector<Bucket> buckets_;
   std::vector<int> bucket_of_node_;  // bucket that becomes final after node i's backward, or -1

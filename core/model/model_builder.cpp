@@ -106,7 +106,7 @@ json named_model(const std::string& name, int num_classes) {
 
 std::unique_ptr<Model> build_model(const json& spec, const std::string& path, Shape input_sample,
                                    int num_classes, int max_batch, std::size_t bucket_bytes,
-                                   std::shared_ptr<GpuContext> gpu) {
+                                   const Placement& placement) {
   const json desc = spec.is_string() ? named_model(spec.get<std::string>(), num_classes) : spec;
   const std::string where = spec.is_string() ? path + "(" + spec.get<std::string>() + ")" : path;
   JsonReader root(desc, where);
@@ -130,7 +130,7 @@ std::unique_ptr<Model> build_model(const json& spec, const std::string& path, Sh
     ids[name] = model->add(std::move(layer), inputs);
   }
   root.finish();
-  if (gpu) model->place_on(std::move(gpu));
+  if (placement.gpu) model->place_on(placement);
   model->finalize(max_batch, bucket_bytes);
   return model;
 }

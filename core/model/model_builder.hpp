@@ -16,10 +16,10 @@
 namespace gg {
 
 // spec: a model name ("lenet") or a JSON object as above. path names it in errors ("model"). With a
-// GPU context the model is placed on that GPU (Model::place_on) before it is finalized.
+// GPU in `placement` the model is placed there (Model::place_on) before it is finalized.
 std::unique_ptr<Model> build_model(const nlohmann::json& spec, const std::string& path, Shape input_sample,
                                    int num_classes, int max_batch, std::size_t bucket_bytes = 1 << 20,
-                                   std::shared_ptr<GpuContext> gpu = nullptr);
+                                   const Placement& placement = {});
 // The JSON description of a named model; throws InputError for an unknown name.
 nlohmann::json named_model(const std::string& name, int num_classes);
 std::vector<std::string> model_names();

@@ -18,7 +18,7 @@ EvalSums evaluate_range(Model& model, const Dataset& data, std::int64_t begin, s
     std::iota(ids.begin(), ids.begin() + n, at);
     data.gather(ids.data(), n, scratch);
     const Tensor& logits = model.forward(scratch.x, ctx);
-    s.loss += double(softmax_xent(logits, scratch.labels, nullptr)) * n;
+    s.loss += double(softmax_xent(logits, scratch.labels, nullptr, model.gpu())) * n;
     int top1 = 0, top5 = 0;
     topk_correct(logits, scratch.labels, &top1, &top5);
     s.top1 += top1;

@@ -16,6 +16,7 @@ StepRunner::StepRunner(Algorithm& algorithm, Model& model, Sgd& optimizer, std::
       optimizer_(optimizer),
       seed_(seed),
       noise_(noise),
+      dlogits_(Shape{0, 0, 0, 0}, model.device()),
       poll_([this] { algo_.poll(); }),
       on_bucket_([this](const Bucket& b) { algo_.on_bucket_ready(b); }) {}
 
@@ -46,7 +47,8 @@ float StepRunner::run(std::int64_t step, std::int64_t total, double lr, const Ne
                        noise_ ? noise_->factor(step) : 1.0};
   const Tensor& logits = model_.forward(batch_.x, ctx, poll_);
   dlogits_.resize(logits.shape());
-  const float loss = softmax_xent(logits, batch_.labels, &dlogits_);  // the caller checks it (health.hpp)
+  // The caller checks the loss (health.hpp). A GPU model computes it there (dlogits_ lives on its device).
+  const float loss = softmax_xent(logits, batch_.labels, &dlogits_, model_.gpu());
   model_.backward(dlogits_, ctx, on_bucket_, poll_);
   TrainState state{model_, optimizer_, lr, step};
   algo_.finish_step(state);

@@ -14,7 +14,8 @@
 //                                               algorithm.poll() between layers
 //   algorithm.finish_step({model, optimizer, lr, t})   completes communication, applies the update
 //
-// Per step it allocates nothing once the batch and logits buffers have reached their size.
+// Per step it allocates nothing once the batch and logits buffers have reached their size. A GPU model
+// (host-staged, core/model/model.hpp) takes the host batch, and the loss runs on its GPU.
 #include <cstdint>
 #include <functional>
 

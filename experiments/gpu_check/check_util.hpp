@@ -34,7 +34,7 @@ inline double median(std::vector<double> v) {
 // The same model on the CPU (gpu null) or on the GPU, initialised from `seed`.
 inline std::unique_ptr<Model> build_on(const nlohmann::json& spec, Shape sample, int classes, int batch,
                                        std::shared_ptr<GpuContext> gpu, std::uint64_t seed) {
-  auto built = build_model(spec, "model", sample, classes, batch, 1 << 20, std::move(gpu));
+  auto built = build_model(spec, "model", sample, classes, batch, 1 << 20, Placement{std::move(gpu)});
   built->init(seed);
   return built;
 }

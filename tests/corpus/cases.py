@@ -113,6 +113,9 @@ CASES = [
          sets=["comm.stall_warn_s=10", "comm.stall_abort_s=5"]),
     Case("config_unknown_model", "unknown model 'vgg99'", sets=["model=vgg99"]),
     Case("config_bad_partition", "'data.partition' must be one of {reshuffle, fixed, classes, dirichlet}", sets=["data.partition=random"]),
+    Case("config_tf32_without_cuda", "'train.tf32' needs 'train.device': \"cuda\"", sets=["train.tf32=true"]),
+    # The corpus runs where no GPU is visible (CI; the sanitizer build has no CUDA backend at all).
+    Case("config_mpi_cuda_without_gpu", "'train.device' is \"cuda\", but", np=3, sets=["train.device=cuda"]),
     Case("config_mpi_unknown_key", "unknown key 'train.epoch'", np=4, sets=["train.epoch=3"]),
     # ---- memory asked for by the config ----
     Case("memory_synthetic_too_large", "more than this machine's",

@@ -30,7 +30,7 @@ TEST(CudaBackend, WithoutAGpuEveryEntryPointSaysWhy) {
 }
 
 TEST(CudaBackend, AModelWithoutAGpuIsACpuModel) {
-  auto m = build_model(nlohmann::json("lenet"), "model", Shape{1, 28, 28, 1}, 10, 2, 1 << 20, nullptr);
+  auto m = build_model(nlohmann::json("lenet"), "model", Shape{1, 28, 28, 1}, 10, 2, 1 << 20, Placement{});
   EXPECT_EQ(m->device(), Device::CPU);
   EXPECT_EQ(m->gpu(), nullptr);
 }
@@ -56,7 +56,7 @@ TEST(CudaBackend, GpuModelMatchesCpuModelOnLenet) {
   auto gpu = make_gpu_context({});
   const Shape sample{1, 28, 28, 1};
   auto cpu_model = build_model(nlohmann::json("lenet"), "model", sample, 10, 4);
-  auto gpu_model = build_model(nlohmann::json("lenet"), "model", sample, 10, 4, 1 << 20, gpu);
+  auto gpu_model = build_model(nlohmann::json("lenet"), "model", sample, 10, 4, 1 << 20, Placement{gpu});
   cpu_model->init(3);
   gpu_model->init(3);
   Tensor x(sample.with_batch(4));
@@ -68,6 +68,32 @@ TEST(CudaBackend, GpuModelMatchesCpuModelOnLenet) {
   const float lc = softmax_xent(cpu_model->forward(x, {Phase::Train, 0}), y, &dc);
   const float lg = softmax_xent(gpu_model->forward(xg, {Phase::Train, 0}), y, &dg, gpu.get());
   EXPECT_NEAR(lg, lc, 1e-4 * std::abs(lc));
+}
+
+// Host-staged (gg_train's placement): params()/grads() are host spans, a host batch is accepted, and
+// after one step the host gradients equal the CPU model's.
+TEST(CudaBackend, HostStagedModelMatchesCpuModelOnLenet) {
+  if (cuda::device_count() == 0) GTEST_SKIP() << "no GPU: " << cuda::unavailable();
+  const Shape sample{1, 28, 28, 1};
+  auto cpu_model = build_model(nlohmann::json("lenet"), "model", sample, 10, 4);
+  auto gpu_model = build_model(nlohmann::json("lenet"), "model", sample, 10, 4, 1 << 20,
+                               Placement{make_gpu_context({}), true});
+  cpu_model->init(3);
+  gpu_model->init(3);
+  Tensor x(sample.with_batch(4));
+  for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = float(i % 13) / 13.0f;
+  const std::vector<std::int32_t> y{1, 2, 3, 4};
+  Tensor dc, dg(Shape{4, 1, 1, 10}, Device::CUDA);
+  softmax_xent(cpu_model->forward(x, {Phase::Train, 0}), y, &dc);
+  softmax_xent(gpu_model->forward(x, {Phase::Train, 0}), y, &dg, gpu_model->gpu());
+  cpu_model->backward(dc, {Phase::Train, 0});
+  gpu_model->backward(dg, {Phase::Train, 0});
+  double worst = 0, scale = 1e-12;
+  for (std::size_t i = 0; i < cpu_model->num_params(); ++i) {
+    worst = std::max(worst, double(std::abs(gpu_model->grads()[i] - cpu_model->grads()[i])));
+    scale = std::max(scale, double(std::abs(cpu_model->grads()[i])));
+  }
+  EXPECT_LT(worst / scale, 1e-4);
 }
 
 }  // namespace
