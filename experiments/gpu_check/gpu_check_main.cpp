@@ -1,6 +1,6 @@
 // gg_gpu_check: the GPU backend's verification in one run (scripts/gpu_check.sh drives it on a GPU node).
 //
-//   gg_gpu_check --out DIR [--quick] [--device N] [--parts layers,training,throughput,profile]
+//   gg_gpu_check --out DIR [--quick] [--device N] [--parts layers,training,nccl,throughput,profile]
 //
 // Writes DIR/gpu_check.json (every figure), DIR/<model>_h200.json (per-layer profiles) and prints one
 // line per check. Exit codes: 0 all checks passed, 1 a check failed, 2 bad arguments, 77 no usable GPU
@@ -31,7 +31,7 @@ void write_json(const std::filesystem::path& path, const nlohmann::json& j) {
 
 int usage(const char* why) {
   std::fprintf(stderr, "gg_gpu_check: %s\nusage: gg_gpu_check --out DIR [--quick] [--device N] "
-               "[--parts layers,training,throughput,profile]\n", why);
+               "[--parts layers,training,nccl,throughput,profile]\n", why);
   return 2;
 }
 
@@ -41,7 +41,8 @@ int main(int argc, char** argv) {
   using namespace gg;
   CheckSetup setup;
   std::string out_dir;
-  std::set<std::string> parts{"layers", "training", "throughput", "profile"};
+  const std::set<std::string> all_parts{"layers", "training", "nccl", "throughput", "profile"};
+  std::set<std::string> parts = all_parts;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const bool has_value = i + 1 < argc;
@@ -55,7 +56,7 @@ int main(int argc, char** argv) {
       parts.clear();
       std::stringstream ss(argv[++i]);
       for (std::string p; std::getline(ss, p, ',');) {
-        if (p != "layers" && p != "training" && p != "throughput" && p != "profile")
+        if (!all_parts.count(p))
           return usage(("unknown part '" + p + "'").c_str());
         parts.insert(p);
       }
@@ -83,6 +84,10 @@ int main(int argc, char** argv) {
     if (parts.count("training")) {
       std::printf("Training agreement:\n");
       results["training"] = check_training(setup, ok);
+    }
+    if (parts.count("nccl")) {
+      std::printf("NCCL communicator:\n");
+      results["nccl"] = check_nccl(setup, ok);
     }
     if (parts.count("throughput")) {
       std::printf("Throughput (forward + loss + backward + SGD):\n");

@@ -18,6 +18,8 @@ nlohmann::json check_layers(const CheckSetup& setup, bool& ok);
 nlohmann::json check_loss_and_sgd(const CheckSetup& setup, bool& ok);
 // train_agreement.cpp: lenet on synthetic MNIST-shaped data, the same steps on the CPU and the GPU.
 nlohmann::json check_training(const CheckSetup& setup, bool& ok);
+// nccl_check.cpp: the NCCL communicator at size 1 (one GPU).
+nlohmann::json check_nccl(const CheckSetup& setup, bool& ok);
 // throughput.cpp: ResNet-50 (and GoogLeNet) training images/s per batch and math mode, and the per-layer
 // forward/backward times at batch 32 as a profile (the format of experiments/profiles/).
 nlohmann::json measure_throughput(const CheckSetup& setup, const std::string& model, int batch, bool tf32);
