@@ -112,6 +112,10 @@ void gpu_copy(GpuContext& gpu, float* dst, const float* src, std::size_t n) {
     GG_CUDA_CHECK(cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyDeviceToDevice, gpu.compute()));
 }
 
+void gpu_upload(GpuContext& gpu, float* dst, const float* src, std::size_t n) {
+  if (n) GG_CUDA_CHECK(cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyHostToDevice, gpu.compute()));
+}
+
 void gpu_mark(GpuContext& gpu, std::size_t i) { GG_CUDA_CHECK(cudaEventRecord(gpu.event(i), gpu.compute())); }
 
 double gpu_seconds_between(GpuContext& gpu, std::size_t i, std::size_t j) {

@@ -28,6 +28,9 @@ const GpuOptions& gpu_options(const GpuContext& gpu);
 // Queued on the compute stream; n floats of device memory.
 void gpu_accumulate(GpuContext& gpu, float* dst, const float* src, std::size_t n);  // dst += src
 void gpu_copy(GpuContext& gpu, float* dst, const float* src, std::size_t n);
+// Host floats -> device, queued on the compute stream without waiting for the GPU. src (pageable) is
+// staged by the driver before the call returns, so the caller may change it right after.
+void gpu_upload(GpuContext& gpu, float* dst, const float* src, std::size_t n);
 // Timestamps on the compute stream for per-layer timing: gpu_mark(i) records event i (events are kept
 // by the context, grown on demand); gpu_seconds_between(i, j) waits for event j and returns the GPU time
 // from i to j.

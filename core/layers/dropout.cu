@@ -3,7 +3,6 @@
 // GPU and CPU runs comparable step by step; the upload is n*h*w*c floats per Train forward.
 #include <vector>
 
-#include "core/cuda/runtime.hpp"
 #include "core/layers/cuda_layer.cuh"
 #include "core/layers/dropout.hpp"
 
@@ -38,7 +37,7 @@ void Dropout::forward_cuda(std::span<const Tensor* const> in, Tensor& out, const
   const float keep = 1.0f / (1.0f - o_.rate), rate = o_.rate;
   for (std::size_t i = 0; i < count; ++i) s.host_mask[i] = rng.uniform() >= rate ? keep : 0.0f;
   device_like(mask_, x.shape());
-  cuda::copy(mask_.data(), s.host_mask.data(), count * sizeof(float));
+  gpu_upload(gpu, mask_.data(), s.host_mask.data(), count);
   multiply_kernel<<<blocks_for(count), 256, 0, gpu.compute()>>>(x.data(), mask_.data(), out.data(), count);
   GG_CUDA_LAUNCHED();
 }

@@ -295,12 +295,12 @@ std::vector<std::span<float>> Model::persistent_state() {
 }
 
 void Model::upload_staged() {
-  cuda::copy(params_.data(), host_params_.data(), params_.size() * sizeof(float));
+  gpu_upload(*gpu_, params_.data(), host_params_.data(), params_.size());
   if (!host_state_out_) return;
   std::size_t k = 0;
   for (auto& node : nodes_)
     for (std::span<float> s : node.layer->persistent_state()) {
-      cuda::copy(s.data(), host_state_[k].data(), s.size() * sizeof(float));
+      gpu_upload(*gpu_, s.data(), host_state_[k].data(), s.size());
       ++k;
     }
   host_state_out_ = false;
