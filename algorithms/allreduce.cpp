@@ -18,6 +18,15 @@
 //         (characteristic z^2 - (1+b) z + b + lr*h). Measured on lenet/Fashion-MNIST, 4 ranks, batch 64,
 //         200 steps: lr 0.02 / momentum 0.9 diverges at step 93 (sync: 84.7% top-1); lr 0.005: 77.0%
 //         against 80.5% sync; momentum 0.5: 77.8% against 79.7%.
+// Option `transport` (an extension; sync timing, a model on a GPU: train.device = cuda):
+//   mpi  (default): the allreduces above, on the host's copy of the gradients.
+//   nccl: each bucket is summed by NCCL on the GPU (core/comm/nccl_comm.hpp) the moment backward has
+//         queued its last kernel (Model::set_device_bucket_hook), on the communication stream, ordered
+//         after the bucket's kernels by an event; the model's copy of the bucket to the host follows it on
+//         that stream, so the host receives the sum and on_bucket_ready has nothing left to start. The
+//         host never waits mid-backward; finish_step scales by 1/p and runs the optimizer on the host
+//         mirror, as with mpi. NCCL's traffic bypasses the communicator, so the run log's metered bytes
+//         omit it; stats().bytes_sent counts it as below.
 // Every rank applies the identical averaged gradient to identical parameters in the same order, so
 // replicas stay bitwise identical in both modes. The sums over ranks follow Guarantees::Mass::Exact
 // (sync) or Mass::Stale (async) (spec.hpp).
@@ -32,6 +41,7 @@
 #include "algorithms/algo_util.hpp"
 #include "algorithms/iallreduce.hpp"
 #include "algorithms/spec.hpp"
+#include "core/comm/nccl_comm.hpp"
 #include "core/util/error.hpp"
 
 namespace gg {
@@ -40,10 +50,23 @@ namespace {
 
 class AllreduceSgd final : public Algorithm {
  public:
-  AllreduceSgd(const AlgorithmEnv& env, bool stale)
+  AllreduceSgd(const AlgorithmEnv& env, bool stale, bool nccl)
       : comm_(env.comm), model_(env.model), optimizer_(env.optimizer), stale_(stale),
         iallreduce_(env.comm, env.ring_iallreduce) {
+    if (nccl) {
+      if (!model_.gpu() || !model_.host_staged())
+        throw InputError("algorithm.transport: \"nccl\" needs the model on a GPU (train.device = \"cuda\")");
+      if (stale_) throw InputError("algorithm.transport: \"nccl\" runs algorithm.timing = \"sync\" only");
+      nccl_ = NcclComm::create(comm_, *model_.gpu());
+      model_.set_device_bucket_hook([this](const Bucket& b) {
+        TimeScope t(comm_, stats_.comm_s);
+        post(parity(), std::size_t(b.index));
+      });
+    }
     setup();
+  }
+  ~AllreduceSgd() override {
+    if (nccl_) model_.set_device_bucket_hook({});
   }
 
   std::string name() const override { return "allreduce"; }
@@ -174,7 +197,8 @@ class AllreduceSgd final : public Algorithm {
       comm_.account_memory(2 * sizeof(float) * b.count);
     }
     if (comm_.size() == 1) return;
-    s.reqs[i] = iallreduce_.start(std::size_t(k) * buckets_.size() + i, data(s).subspan(b.offset, b.count));
+    s.reqs[i] = nccl_ ? nccl_->allreduce_sum(model_.device_grads().subspan(b.offset, b.count))
+                      : iallreduce_.start(std::size_t(k) * buckets_.size() + i, data(s).subspan(b.offset, b.count));
     ++in_flight_;
     const int p = comm_.size();
     stats_.bytes_sent += 2 * std::uint64_t(p - 1) * b.count * sizeof(float) / std::uint64_t(p);
@@ -206,6 +230,7 @@ class AllreduceSgd final : public Algorithm {
   Sgd& optimizer_;              // finish() applies the last stale step through it
   bool stale_;                  // timing = async
   Iallreduce iallreduce_;       // one slot per bucket and step slot
+  std::unique_ptr<NcclComm> nccl_;  // transport = nccl: the buckets are summed on the GPU
   std::vector<Bucket> buckets_;
   std::array<Slot, 2> slots_;   // [0] only when sync; async: [step parity]
   std::int64_t step_ = 0;
@@ -228,9 +253,13 @@ AlgorithmSpec allreduce_spec() {
                .doc = "sync: each step applies its own allreduced gradients (baseline); async: step t applies "
                       "step t-1's, the allreduce overlapping all of step t, one step stale like async gossip "
                       "(control, extension)"},
+              {.name = "transport", .default_value = "mpi", .choices = {"mpi", "nccl"},
+               .doc = "mpi: allreduce of the host's gradients through the communicator; nccl: NCCL sums each "
+                      "bucket on the GPU as backward finishes it (train.device = cuda, timing = sync; extension)",
+               .sweep = {"mpi"}},
           },
       .make = [](const AlgorithmOptions& o, const AlgorithmEnv& env) -> std::unique_ptr<Algorithm> {
-        return std::make_unique<AllreduceSgd>(env, o.get_string("timing") == "async");
+        return std::make_unique<AllreduceSgd>(env, o.get_string("timing") == "async", o.get_string("transport") == "nccl");
       },
       .guarantees = [](const AlgorithmOptions& o, int) {
         const bool stale = o.get_string("timing") == "async";

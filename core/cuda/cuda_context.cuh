@@ -49,6 +49,8 @@ class GpuContext {
   }
   // Timing event i, created on first use.
   cudaEvent_t event(std::size_t i);
+  // Ordering event i (no timing: cheaper to record and query), created on first use.
+  cudaEvent_t sync_event(std::size_t i);
 
  private:
   GpuOptions options_;
@@ -61,7 +63,7 @@ class GpuContext {
   std::size_t labels_cap_ = 0;
   float* scratch_ = nullptr;
   std::size_t scratch_cap_ = 0;
-  std::vector<cudaEvent_t> events_;
+  std::vector<cudaEvent_t> events_, sync_events_;
   std::vector<float> host_scratch_;
 };
 

@@ -38,6 +38,7 @@ GpuContext::~GpuContext() {
   if (compute_) cudaStreamSynchronize(compute_);
   if (comm_) cudaStreamSynchronize(comm_);
   for (cudaEvent_t e : events_) cudaEventDestroy(e);
+  for (cudaEvent_t e : sync_events_) cudaEventDestroy(e);
   cuda::release(workspace_);
   cuda::release(labels_);
   cuda::release(scratch_);
@@ -50,8 +51,7 @@ GpuContext::~GpuContext() {
 void* GpuContext::workspace(std::size_t bytes) {
   if (bytes > workspace_bytes_) {
     GG_CUDA_CHECK(cudaStreamSynchronize(compute_));  // the old workspace may still be in use
-    for (cudaEvent_t e : events_) cudaEventDestroy(e);
-  cuda::release(workspace_);
+    cuda::release(workspace_);
     workspace_ = nullptr;
     workspace_bytes_ = 0;
     workspace_ = cuda::allocate(bytes, "convolution workspace");
@@ -95,6 +95,15 @@ cudaEvent_t GpuContext::event(std::size_t i) {
   return events_[i];
 }
 
+cudaEvent_t GpuContext::sync_event(std::size_t i) {
+  while (sync_events_.size() <= i) {
+    cudaEvent_t e = nullptr;
+    GG_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+    sync_events_.push_back(e);
+  }
+  return sync_events_[i];
+}
+
 std::shared_ptr<GpuContext> make_gpu_context(const GpuOptions& options) {
   return std::make_shared<GpuContext>(options);
 }
@@ -114,6 +123,26 @@ void gpu_copy(GpuContext& gpu, float* dst, const float* src, std::size_t n) {
 
 void gpu_upload(GpuContext& gpu, float* dst, const float* src, std::size_t n) {
   if (n) GG_CUDA_CHECK(cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyHostToDevice, gpu.compute()));
+}
+
+// Ticket t uses ordering events 2t (the compute stream reached the copy) and 2t + 1 (the copy is done).
+void gpu_download_async(GpuContext& gpu, float* dst, const float* src, std::size_t n, std::size_t ticket) {
+  cudaEvent_t ready = gpu.sync_event(2 * ticket), done = gpu.sync_event(2 * ticket + 1);
+  GG_CUDA_CHECK(cudaEventRecord(ready, gpu.compute()));
+  GG_CUDA_CHECK(cudaStreamWaitEvent(gpu.comm(), ready, 0));
+  if (n) GG_CUDA_CHECK(cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyDeviceToHost, gpu.comm()));
+  GG_CUDA_CHECK(cudaEventRecord(done, gpu.comm()));
+}
+
+bool gpu_download_done(GpuContext& gpu, std::size_t ticket) {
+  const cudaError_t e = cudaEventQuery(gpu.sync_event(2 * ticket + 1));
+  if (e == cudaErrorNotReady) return false;
+  GG_CUDA_CHECK(e);
+  return true;
+}
+
+void gpu_download_wait(GpuContext& gpu, std::size_t ticket) {
+  GG_CUDA_CHECK(cudaEventSynchronize(gpu.sync_event(2 * ticket + 1)));
 }
 
 void gpu_mark(GpuContext& gpu, std::size_t i) { GG_CUDA_CHECK(cudaEventRecord(gpu.event(i), gpu.compute())); }

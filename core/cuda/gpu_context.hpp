@@ -28,9 +28,17 @@ const GpuOptions& gpu_options(const GpuContext& gpu);
 // Queued on the compute stream; n floats of device memory.
 void gpu_accumulate(GpuContext& gpu, float* dst, const float* src, std::size_t n);  // dst += src
 void gpu_copy(GpuContext& gpu, float* dst, const float* src, std::size_t n);
-// Host floats -> device, queued on the compute stream without waiting for the GPU. src (pageable) is
-// staged by the driver before the call returns, so the caller may change it right after.
+// Host floats -> device, queued on the compute stream without waiting for the GPU. A pageable src is
+// staged by the driver before the call returns, so the caller may change it right after; a page-locked
+// src is read when the stream reaches the copy, so it must stay unchanged until then.
 void gpu_upload(GpuContext& gpu, float* dst, const float* src, std::size_t n);
+// Device -> host, n floats, queued on the communication stream behind everything queued so far on the
+// compute stream: the host does not wait. `ticket` names the copy for gpu_download_done (a query that
+// never blocks) and gpu_download_wait; reusing a ticket forgets the earlier copy. dst should be
+// page-locked (cuda::PinnedFloats), or the driver makes the copy synchronous.
+void gpu_download_async(GpuContext& gpu, float* dst, const float* src, std::size_t n, std::size_t ticket);
+bool gpu_download_done(GpuContext& gpu, std::size_t ticket);
+void gpu_download_wait(GpuContext& gpu, std::size_t ticket);
 // Timestamps on the compute stream for per-layer timing: gpu_mark(i) records event i (events are kept
 // by the context, grown on demand); gpu_seconds_between(i, j) waits for event j and returns the GPU time
 // from i to j.

@@ -66,6 +66,23 @@ void release(void* p) noexcept {
   if (p) cudaFree(p);
 }
 
+void* allocate_pinned(std::size_t bytes, const std::string& what) {
+  if (bytes == 0) return nullptr;
+  if (device_count() == 0) throw InputError(what + ": cannot allocate page-locked memory: " + unavailable());
+  void* p = nullptr;
+  const cudaError_t e = cudaMallocHost(&p, bytes);
+  if (e == cudaErrorMemoryAllocation) {
+    cudaGetLastError();
+    throw ResourceError(what + ": cannot page-lock " + std::to_string(bytes >> 20) + " MiB of host memory");
+  }
+  if (e != cudaSuccess) fail(std::string("CUDA: ") + cudaGetErrorString(e), "cudaMallocHost", __FILE__, __LINE__);
+  return p;
+}
+
+void release_pinned(void* p) noexcept {
+  if (p) cudaFreeHost(p);
+}
+
 void copy(void* dst, const void* src, std::size_t bytes) {
   if (bytes) GG_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDefault));
 }

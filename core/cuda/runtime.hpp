@@ -5,7 +5,9 @@
 // Memory functions are synchronous with the host and ordered after all work queued on blocking
 // streams (the engine's compute streams are blocking streams: core/cuda/cuda_context.cuh).
 #include <cstddef>
+#include <span>
 #include <string>
+#include <utility>
 
 namespace gg::cuda {
 
@@ -25,5 +27,37 @@ void release(void* p) noexcept;
 // Any direction (host or device pointers, unified addressing); synchronous.
 void copy(void* dst, const void* src, std::size_t bytes);
 void zero(void* p, std::size_t bytes);
+
+// Page-locked host memory: copies between it and the GPU run asynchronously (a pageable buffer makes
+// the driver stage the copy while the host waits). Throws like allocate().
+void* allocate_pinned(std::size_t bytes, const std::string& what);
+void release_pinned(void* p) noexcept;
+
+// n floats of page-locked host memory, zeroed; move-only.
+class PinnedFloats {
+ public:
+  PinnedFloats() = default;
+  PinnedFloats(std::size_t n, const std::string& what)
+      : p_(static_cast<float*>(allocate_pinned(n * sizeof(float), what))), n_(n) {
+    for (std::size_t i = 0; i < n; ++i) p_[i] = 0.0f;
+  }
+  PinnedFloats(PinnedFloats&& o) noexcept : p_(std::exchange(o.p_, nullptr)), n_(std::exchange(o.n_, 0)) {}
+  PinnedFloats& operator=(PinnedFloats&& o) noexcept {
+    if (this != &o) {
+      release_pinned(p_);
+      p_ = std::exchange(o.p_, nullptr);
+      n_ = std::exchange(o.n_, 0);
+    }
+    return *this;
+  }
+  ~PinnedFloats() { release_pinned(p_); }
+  float* data() const { return p_; }
+  std::size_t size() const { return n_; }
+  std::span<float> span() const { return {p_, n_}; }
+
+ private:
+  float* p_ = nullptr;
+  std::size_t n_ = 0;
+};
 
 }  // namespace gg::cuda

@@ -90,10 +90,8 @@ void Model::finalize(int max_batch, std::size_t bucket_bytes) {
   params_.zero();
   grads_.zero();
   if (staged_) {
-    host_params_ = Tensor(params_.shape());
-    host_grads_ = Tensor(grads_.shape());
-    host_params_.zero();
-    host_grads_.zero();
+    host_params_ = cuda::PinnedFloats(total, "model: host mirror of " + std::to_string(total) + " parameters");
+    host_grads_ = cuda::PinnedFloats(total, "model: host mirror of " + std::to_string(total) + " gradients");
   }
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     auto& node = nodes_[i];
@@ -170,7 +168,7 @@ void Model::init(std::uint64_t seed) {
     }
   }
   params_.copy_from(host);
-  if (staged_) host_params_.copy_from(host);
+  if (staged_) std::copy(host.data(), host.data() + host.size(), host_params_.data());
 }
 
 const Tensor& Model::forward(const Tensor& x, const RunContext& ctx_in, const PollHook& poll) {
@@ -223,6 +221,7 @@ void Model::backward(const Tensor& dlogits, const RunContext& ctx_in, const Buck
     top.grad.copy_from(dlogits);
   }
   std::fill(accumulated_.begin(), accumulated_.end(), 0);
+  download_queue_.clear();  // a pass that threw part-way left its copies unannounced: they are stale
   const Tensor* ins[8];
   Tensor* dins[8];
   for (int i = int(nodes_.size()) - 1; i >= 0; --i) {
@@ -269,13 +268,33 @@ void Model::backward(const Tensor& dlogits, const RunContext& ctx_in, const Buck
     }
     if (bucket_of_node_[i] >= 0) {
       const Bucket& b = buckets_[bucket_of_node_[i]];
-      // Host-staged: the bucket's gradients reach the host mirror before anyone hears of them (the
-      // copy waits for the GPU to finish them).
-      if (staged_) cuda::copy(host_grads_.data() + b.offset, grads_.data() + b.offset, b.count * sizeof(float));
-      if (on_bucket) on_bucket(b);
+      if (staged_) {  // announced once its copy to the host has landed (see "Device" in model.hpp)
+        if (device_bucket_hook_) device_bucket_hook_(b);
+        gpu_download_async(*gpu_, host_grads_.data() + b.offset, grads_.data() + b.offset, b.count,
+                           std::size_t(b.index));
+        download_queue_.push_back(b.index);
+      } else if (on_bucket) {
+        on_bucket(b);
+      }
     }
+    if (staged_) announce_downloaded(on_bucket, false);
     if (poll) poll();
   }
+  if (staged_) announce_downloaded(on_bucket, true);
+}
+
+void Model::announce_downloaded(const BucketHook& on_bucket, bool wait) {
+  std::size_t k = 0;
+  for (; k < download_queue_.size(); ++k) {
+    const std::size_t ticket = std::size_t(download_queue_[k]);
+    if (wait) {
+      gpu_download_wait(*gpu_, ticket);
+    } else if (!gpu_download_done(*gpu_, ticket)) {
+      break;
+    }
+    if (on_bucket) on_bucket(buckets_[std::size_t(download_queue_[k])]);
+  }
+  download_queue_.erase(download_queue_.begin(), download_queue_.begin() + std::ptrdiff_t(k));
 }
 
 std::vector<std::span<float>> Model::persistent_state() {

@@ -9,10 +9,18 @@
 // work on the GPU's compute stream. Two placements:
 //   device-resident  params()/grads()/persistent_state() are device spans (an optimizer on the GPU);
 //   host-staged      (what gg_train uses, so that every algorithm runs unchanged on host memory)
-//                    params()/grads() are host mirrors: forward() first copies the host parameters to
-//                    the GPU, backward() copies each bucket's gradients to the host before announcing
-//                    it; persistent_state() copies the layers' state to host mirrors, which the next
-//                    forward() copies back (the caller may have changed them: averaging, a restore).
+//                    params()/grads() are page-locked host mirrors: forward() queues the host
+//                    parameters' copy to the GPU; backward() queues each bucket's gradients' copy to
+//                    the host on the communication stream the moment the bucket's last kernel is queued
+//                    (ordered by an event, the host does not wait), and announces the bucket once its
+//                    copy has landed: between layers when a query finds it done, else after the last
+//                    layer is queued, waiting for each bucket in order while the GPU works on the rest.
+//                    So the host never blocks mid-backward, and an algorithm's messages for early
+//                    buckets fly while the GPU computes later ones. params() must not change between
+//                    forward() and the end of backward() (the copy may still be reading it; no
+//                    algorithm does: they update in finish_step). persistent_state() copies the
+//                    layers' state to host mirrors, which the next forward() copies back (the caller
+//                    may have changed them: averaging, a restore).
 //
 // Gradient buckets are contiguous ranges of that layout, formed in BACKWARD order (last layers
 // first) and announced through a hook the moment their last layer's backward returns, so that
@@ -24,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cuda/runtime.hpp"
 #include "core/layers/layer.hpp"
 
 namespace gg {
@@ -100,6 +109,13 @@ class Model {
   std::vector<std::span<float>> persistent_state();
   std::span<const float> grads() const { return staged_ ? host_grads_.span() : grads_.span(); }
   bool host_staged() const { return staged_; }
+  // The gradients where backward writes them: device memory on a GPU model (for a collective on the GPU).
+  std::span<float> device_grads() { return grads_.span(); }
+  // Host-staged: called with each bucket the moment its last backward kernel is queued, before the copy
+  // of its gradients to the host is queued. What the hook queues on the GPU context's communication stream
+  // (an NCCL allreduce of device_grads() over the bucket) runs before that copy, so the host mirror, and
+  // the algorithm's on_bucket_ready, see its result. Empty: none. Whoever sets it clears it before it dies.
+  void set_device_bucket_hook(BucketHook hook) { device_bucket_hook_ = std::move(hook); }
   std::size_t num_params() const { return params_.size(); }
   const std::vector<Bucket>& buckets() const { return buckets_; }
   const std::vector<ParamRange>& ranges() const { return ranges_; }
@@ -120,6 +136,8 @@ class Model {
   };
   void build_buckets();
   void upload_staged();  // host-staged: parameters (and handed-out state) to the GPU
+  // Host-staged: announces the queued buckets whose copy has landed, in order (wait: all of them).
+  void announce_downloaded(const BucketHook& on_bucket, bool wait);
 
   Shape input_;
   int classes_;
@@ -134,7 +152,9 @@ class Model {
   // Host-staged GPU model only: host mirrors of the flat buffers and of persistent_state(), and whether
   // the state mirrors were handed out since the last upload.
   bool staged_ = false;
-  Tensor host_params_, host_grads_;
+  cuda::PinnedFloats host_params_, host_grads_;
+  std::vector<int> download_queue_;  // buckets whose copy to the host is queued, not yet announced
+  BucketHook device_bucket_hook_;
   std::vector<Tensor> host_state_;
   bool host_state_out_ = false;
   std::vector<ParamRange> ranges_;

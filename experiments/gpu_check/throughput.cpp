@@ -8,6 +8,7 @@
 #include "core/layers/softmax_xent.hpp"
 #include "core/optim/sgd.hpp"
 #include "experiments/gpu_check/check_util.hpp"
+#include "experiments/gpu_check/kernel_time.hpp"
 #include "experiments/gpu_check/parts.hpp"
 
 namespace gg {
@@ -43,6 +44,30 @@ struct Rig {
   }
 };
 
+// Shares of wall-clock step time inside cuDNN/cuBLAS kernels, the engine's own kernels and GPU copies, over
+// `n` more steps recorded by CUPTI (a separate window: recording slows launches, so it is not the one
+// images/s is measured on). The rest of the wall time is the GPU idle: launch gaps and host work.
+nlohmann::json kernel_shares(Rig& rig, int first_step, int n) {
+  KernelTimer timer;
+  if (!timer.unavailable().empty()) return {{"unavailable", timer.unavailable()}};
+  gpu_synchronize(*rig.gpu);
+  timer.start();
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int t = 0; t < n; ++t) rig.step(first_step + t);
+  gpu_synchronize(*rig.gpu);
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const KernelTimes k = timer.stop();
+  const double busy = k.library_s + k.own_s + k.copy_s;
+  std::printf("    kernel time over %d steps: cuDNN/cuBLAS %.1f%%, engine kernels %.1f%%, copies %.1f%%, GPU idle %.1f%%\n",
+              n, 100 * k.library_s / wall, 100 * k.own_s / wall, 100 * k.copy_s / wall, 100 * (1 - busy / wall));
+  return {{"steps", n}, {"wall_s", wall}, {"library_kernel_s", k.library_s}, {"engine_kernel_s", k.own_s},
+          {"copy_s", k.copy_s}, {"library_kernels", k.library_kernels}, {"engine_kernels", k.own_kernels},
+          {"library_share", k.library_s / wall}, {"engine_share", k.own_s / wall}, {"copy_share", k.copy_s / wall},
+          {"idle_share", 1 - busy / wall},
+          {"method", "CUPTI activity records (kernels, memcpy, memset) over a separate window of steps; engine "
+                     "kernels are those in namespace gg, every other kernel counts as cuDNN/cuBLAS"}};
+}
+
 }  // namespace
 
 nlohmann::json measure_throughput(const CheckSetup& setup, const std::string& name, int batch, bool tf32) {
@@ -61,7 +86,7 @@ nlohmann::json measure_throughput(const CheckSetup& setup, const std::string& na
   std::printf("  %-9s batch %3d %s: %.1f images/s (median step %.2f ms over %d)\n", name.c_str(), batch,
               tf32 ? "TF32" : "FP32", batch / med, med * 1e3, timed);
   return {{"model", name}, {"batch", batch}, {"math", tf32 ? "tf32" : "fp32"}, {"images_per_s", batch / med},
-          {"median_step_s", med}, {"steps", steps}};
+          {"median_step_s", med}, {"steps", steps}, {"kernel_time", kernel_shares(rig, warm + timed, setup.quick ? 3 : 10)}};
 }
 
 nlohmann::json measure_profile(const CheckSetup& setup, const std::string& name, int batch, bool tf32) {

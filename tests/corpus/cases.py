@@ -116,6 +116,8 @@ CASES = [
     Case("config_tf32_without_cuda", "'train.tf32' needs 'train.device': \"cuda\"", sets=["train.tf32=true"]),
     # The corpus runs where no GPU is visible (CI; the sanitizer build has no CUDA backend at all).
     Case("config_mpi_cuda_without_gpu", "'train.device' is \"cuda\", but", np=3, sets=["train.device=cuda"]),
+    Case("config_mpi_nccl_without_gpu", "algorithm.transport: \"nccl\" needs the model on a GPU", np=2,
+         sets=["algorithm.name=allreduce", "algorithm.transport=nccl"]),
     Case("config_mpi_unknown_key", "unknown key 'train.epoch'", np=4, sets=["train.epoch=3"]),
     # ---- memory asked for by the config ----
     Case("memory_synthetic_too_large", "more than this machine's",

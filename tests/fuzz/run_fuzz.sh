@@ -29,9 +29,13 @@ if [ "$mode" = build ]; then
     [fuzz_cifar]="tests/fuzz/fuzz_cifar.cpp core/data/cifar_reader.cpp ${data[*]} ${util[*]}"
     [fuzz_config]="tests/fuzz/fuzz_config.cpp core/config/run_config.cpp core/config/json_reader.cpp core/sim/compute_noise.cpp ${util[*]}"
   )
-  # Every source once, two at a time (again only if the source is newer); then one link per target.
+  # Every source once, two at a time (again only if the source or any header is newer than its object:
+  # objects compiled against older headers would link into a binary whose parts disagree); then one link
+  # per target.
+  stamp="$out/obj/.newest_header"
+  touch -d "@$(find "$src/core" "$src/tests/fuzz" -name '*.hpp' -printf '%T@\n' | sort -n | tail -1)" "$stamp"
   printf '%s\n' ${sources[*]} | sort -u | xargs -P2 -I{} sh -c \
-    'o="$0/obj/$(echo {} | tr / _).o"; [ "$o" -nt "$1/{}" ] || '"$CXX"' '"${FLAGS[*]}"' -fsanitize=fuzzer-no-link,'"$SAN"' -c "$1/{}" -o "$o"' "$out" "$src"
+    'o="$0/obj/$(echo {} | tr / _).o"; [ "$o" -nt "$1/{}" ] && [ "$o" -nt "$2" ] || '"$CXX"' '"${FLAGS[*]}"' -fsanitize=fuzzer-no-link,'"$SAN"' -c "$1/{}" -o "$o"' "$out" "$src" "$stamp"
   for t in "${!sources[@]}"; do
     objs=()
     for s in ${sources[$t]}; do objs+=("$out/obj/$(echo "$s" | tr / _).o"); done

@@ -18,12 +18,14 @@ namespace gg::sweep {
 
 constexpr int kFeatures = 8, kClasses = 4;
 
-// 8 inputs -> dense 16 -> relu -> dense 4 (212 parameters) in several small gradient buckets.
-inline std::unique_ptr<Model> tiny_model(int max_batch, std::size_t bucket_bytes = 256) {
+// 8 inputs -> dense 16 -> relu -> dense 4 (212 parameters) in several small gradient buckets; on the CPU,
+// or host-staged on a GPU (what gg_train runs with train.device = cuda).
+inline std::unique_ptr<Model> tiny_model(int max_batch, std::size_t bucket_bytes = 256, Placement placement = {}) {
   auto m = std::make_unique<Model>(Shape{1, 1, 1, kFeatures}, kClasses);
   m->add(std::make_unique<Dense>(DenseOptions{.out = 16}));
   m->add(std::make_unique<ReLU>());
   m->add(std::make_unique<Dense>(DenseOptions{.out = kClasses}));
+  m->place_on(std::move(placement));
   m->finalize(max_batch, bucket_bytes);
   m->init(7);  // the same start on every rank
   return m;

@@ -16,7 +16,10 @@ namespace {
 void snapshot(std::vector<std::vector<float>>& into, std::span<const float> x) { into.emplace_back(x.begin(), x.end()); }
 
 void run_rank(const RunSpec& spec, Communicator& comm, RankLog& log) {
-  auto model = tiny_model(spec.batch);
+  if (!spec.gpus.empty() && spec.gpus.size() < std::size_t(comm.size()))
+    throw std::logic_error("RunSpec: fewer GPU contexts than ranks");
+  auto model = tiny_model(spec.batch, 256,
+                          spec.gpus.empty() ? Placement{} : Placement{spec.gpus[std::size_t(comm.rank())], true});
   Sgd sgd(spec.sgd, model->ranges(), model->num_params());
   const AlgorithmSpec a = find_algorithm(spec.block.at("name").get<std::string>(), "algorithm.name");
   const AlgorithmOptions opt = algorithm_options(a, spec.block);

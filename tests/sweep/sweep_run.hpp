@@ -3,6 +3,7 @@
 // own step protocol (StepRunner), and returns what every rank recorded (sweep_rig.hpp's RankLog).
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,10 @@ struct RunSpec {
   // Algorithm::model_replaced(); RankLog::x_averaged holds the result.
   FinalAverage final_average = FinalAverage::None;
   std::function<void(Algorithm&)> inspect{};  // called on every rank after the run (servers included)
+  // Non-empty: rank r's model is host-staged on gpus[r] (contexts on one GPU: the ranks share it), as
+  // gg_train runs with train.device = cuda: forward, loss and backward on the GPU, gradients copied to
+  // the host per bucket. Contexts outlive the run, so a suite of runs creates them once.
+  std::vector<std::shared_ptr<GpuContext>> gpus{};
 };
 
 // Throws what any rank threw.

@@ -21,6 +21,8 @@
 #include <regex>
 
 #include "algorithms/registry.hpp"
+#include "core/cuda/gpu_context.hpp"
+#include "core/cuda/runtime.hpp"
 #include "core/util/error.hpp"
 #include "tests/sweep/sweep_run.hpp"
 
@@ -36,11 +38,11 @@ struct Case {
   std::string label;
 };
 
-std::vector<Case> sweep_cases(bool mixing_only) {
+std::vector<Case> sweep_cases(bool mixing_only, const std::vector<int>& ps = {1, 2, 3, 4, 5, 6, 7, 8, 12, 16}) {
   std::vector<Case> out;
   for (const AlgorithmSpec& spec : algorithm_specs())
     for (const json& block : sweep_variants(spec))
-      for (int p : {1, 2, 3, 4, 5, 6, 7, 8, 12, 16}) {
+      for (int p : ps) {
         Guarantees g;
         try {
           const AlgorithmOptions opt = algorithm_options(spec, block);
@@ -125,15 +127,12 @@ void expect_mass_law(const RunSpec& rs, const std::vector<const RankLog*>& w, Gu
          sum_of(w, &RankLog::x_final), sum_of(w, &RankLog::v_final), "after finish()");
 }
 
-class Sweep : public ::testing::TestWithParam<Case> {};
-
-TEST_P(Sweep, KeepsItsGuarantees) {
-  const Case& c = GetParam();
+void check_guarantees(const Case& c, const std::vector<std::shared_ptr<GpuContext>>& gpus = {}) {
   const Guarantees& g = c.promises;
   // 10 steps: the allocation window (the second half, last step excluded) then holds a periodic
   // algorithm's second global average (periods in the sweep are at most 4), so the transport's
   // first-use set-up of each collective counts as warm-up, as MPI's lazy initialisation does.
-  RunSpec rs{.block = c.block, .p = c.p, .steps = 10, .perturb = !g.identical_replicas};
+  RunSpec rs{.block = c.block, .p = c.p, .steps = 10, .perturb = !g.identical_replicas, .gpus = gpus};
   const std::vector<RankLog> logs = run_algorithm(rs);
   const std::vector<const RankLog*> w = workers_of(logs);
   ASSERT_FALSE(w.empty());
@@ -166,7 +165,37 @@ TEST_P(Sweep, KeepsItsGuarantees) {
   }
 }
 
+class Sweep : public ::testing::TestWithParam<Case> {};
+
+TEST_P(Sweep, KeepsItsGuarantees) { check_guarantees(GetParam()); }
+
 INSTANTIATE_TEST_SUITE_P(Registry, Sweep, ::testing::ValuesIn(sweep_cases(false)), case_name);
+
+// The same promises with every rank's model host-staged on one GPU (ranks share it, each with its own
+// context and streams): forward, loss and backward run there and each gradient bucket reaches the
+// algorithm through the asynchronous copy of core/model/model.hpp. Run by scripts/gpu_check.sh.
+constexpr int kGpuRanks = 4;
+
+class GpuSweep : public ::testing::TestWithParam<Case> {
+ protected:
+  // One context per rank for the whole suite (creating cuDNN and cuBLAS handles costs far more than a run).
+  static void SetUpTestSuite() {
+    if (cuda::device_count() == 0) return;
+    for (int r = 0; r < kGpuRanks; ++r) gpus().push_back(make_gpu_context({}));
+  }
+  static void TearDownTestSuite() { gpus().clear(); }
+  static std::vector<std::shared_ptr<GpuContext>>& gpus() {
+    static std::vector<std::shared_ptr<GpuContext>> contexts;
+    return contexts;
+  }
+};
+
+TEST_P(GpuSweep, KeepsItsGuarantees) {
+  if (cuda::device_count() == 0) GTEST_SKIP() << "no GPU: " << cuda::unavailable();
+  check_guarantees(GetParam(), gpus());
+}
+
+INSTANTIATE_TEST_SUITE_P(Registry, GpuSweep, ::testing::ValuesIn(sweep_cases(false, {2, 3, kGpuRanks})), case_name);
 
 class SweepMixing : public ::testing::TestWithParam<Case> {};
 

@@ -70,13 +70,15 @@ TEST(CudaBackend, GpuModelMatchesCpuModelOnLenet) {
   EXPECT_NEAR(lg, lc, 1e-4 * std::abs(lc));
 }
 
-// Host-staged (gg_train's placement): params()/grads() are host spans, a host batch is accepted, and
-// after one step the host gradients equal the CPU model's.
+// Host-staged (gg_train's placement): params()/grads() are host spans, a host batch is accepted, every
+// gradient bucket is announced once, in order, with its host gradients already final (equal to the CPU
+// model's when announced, as an algorithm reads them then), and after the pass every gradient is.
 TEST(CudaBackend, HostStagedModelMatchesCpuModelOnLenet) {
   if (cuda::device_count() == 0) GTEST_SKIP() << "no GPU: " << cuda::unavailable();
   const Shape sample{1, 28, 28, 1};
-  auto cpu_model = build_model(nlohmann::json("lenet"), "model", sample, 10, 4);
-  auto gpu_model = build_model(nlohmann::json("lenet"), "model", sample, 10, 4, 1 << 20,
+  const std::size_t bucket_bytes = 1 << 12;  // several buckets
+  auto cpu_model = build_model(nlohmann::json("lenet"), "model", sample, 10, 4, bucket_bytes);
+  auto gpu_model = build_model(nlohmann::json("lenet"), "model", sample, 10, 4, bucket_bytes,
                                Placement{make_gpu_context({}), true});
   cpu_model->init(3);
   gpu_model->init(3);
@@ -87,13 +89,24 @@ TEST(CudaBackend, HostStagedModelMatchesCpuModelOnLenet) {
   softmax_xent(cpu_model->forward(x, {Phase::Train, 0}), y, &dc);
   softmax_xent(gpu_model->forward(x, {Phase::Train, 0}), y, &dg, gpu_model->gpu());
   cpu_model->backward(dc, {Phase::Train, 0});
-  gpu_model->backward(dg, {Phase::Train, 0});
+  ASSERT_GT(gpu_model->buckets().size(), 2u);
+  std::vector<int> announced;
+  double worst_announced = 0;
+  gpu_model->backward(dg, {Phase::Train, 0}, [&](const Bucket& b) {
+    announced.push_back(b.index);
+    for (std::size_t i = b.offset; i < b.offset + b.count; ++i)
+      worst_announced = std::max(worst_announced, double(std::abs(gpu_model->grads()[i] - cpu_model->grads()[i])));
+  });
+  std::vector<int> in_order(gpu_model->buckets().size());
+  for (std::size_t k = 0; k < in_order.size(); ++k) in_order[k] = int(k);
+  EXPECT_EQ(announced, in_order);
   double worst = 0, scale = 1e-12;
   for (std::size_t i = 0; i < cpu_model->num_params(); ++i) {
     worst = std::max(worst, double(std::abs(gpu_model->grads()[i] - cpu_model->grads()[i])));
     scale = std::max(scale, double(std::abs(cpu_model->grads()[i])));
   }
   EXPECT_LT(worst / scale, 1e-4);
+  EXPECT_LT(worst_announced / scale, 1e-4);
 }
 
 }  // namespace

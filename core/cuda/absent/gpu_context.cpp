@@ -22,6 +22,9 @@ const GpuOptions& gpu_options(const GpuContext&) { absent("gpu_options"); }
 void gpu_accumulate(GpuContext&, float*, const float*, std::size_t) { absent("gpu_accumulate"); }
 void gpu_copy(GpuContext&, float*, const float*, std::size_t) { absent("gpu_copy"); }
 void gpu_upload(GpuContext&, float*, const float*, std::size_t) { absent("gpu_upload"); }
+void gpu_download_async(GpuContext&, float*, const float*, std::size_t, std::size_t) { absent("gpu_download_async"); }
+bool gpu_download_done(GpuContext&, std::size_t) { absent("gpu_download_done"); }
+void gpu_download_wait(GpuContext&, std::size_t) { absent("gpu_download_wait"); }
 void gpu_mark(GpuContext&, std::size_t) { absent("gpu_mark"); }
 double gpu_seconds_between(GpuContext&, std::size_t, std::size_t) { absent("gpu_seconds_between"); }
 void gpu_synchronize(GpuContext&) { absent("gpu_synchronize"); }

@@ -18,6 +18,8 @@ std::string unavailable() { return "this binary was built without CUDA"; }
 std::string device_name(int) { absent("device_name"); }
 void* allocate(std::size_t, const std::string& what) { absent(what); }
 void release(void*) noexcept {}
+void* allocate_pinned(std::size_t, const std::string& what) { absent(what); }
+void release_pinned(void*) noexcept {}
 void copy(void*, const void*, std::size_t) { absent("cuda::copy"); }
 void zero(void*, std::size_t) { absent("cuda::zero"); }
 
