@@ -46,20 +46,36 @@ std::string device_name(int device) {
   return std::string(p.name) + buf;
 }
 
-void* allocate(std::size_t bytes, const std::string& what) {
+namespace {
+
+// One allocation of `memory` through `alloc` (cudaMalloc or cudaMallocHost, named `call`): nothing for 0
+// bytes, an InputError without a GPU, a ResourceError worded by `full` when the memory runs out.
+template <class Alloc, class Full>
+void* allocate_through(std::size_t bytes, const std::string& what, const char* memory, const char* call, Alloc alloc,
+                       Full full) {
   if (bytes == 0) return nullptr;
-  if (device_count() == 0) throw InputError(what + ": cannot allocate GPU memory: " + unavailable());
+  if (device_count() == 0) throw InputError(what + ": cannot allocate " + memory + ": " + unavailable());
   void* p = nullptr;
-  const cudaError_t e = cudaMalloc(&p, bytes);
+  const cudaError_t e = alloc(&p, bytes);
   if (e == cudaErrorMemoryAllocation) {
     cudaGetLastError();
-    std::size_t free_b = 0, total_b = 0;
-    cudaMemGetInfo(&free_b, &total_b);
-    throw ResourceError(what + ": cannot allocate " + std::to_string(bytes >> 20) + " MiB on the GPU (" +
-                        std::to_string(free_b >> 20) + " of " + std::to_string(total_b >> 20) + " MiB free)");
+    throw ResourceError(what + ": " + full());
   }
-  if (e != cudaSuccess) fail(std::string("CUDA: ") + cudaGetErrorString(e), "cudaMalloc", __FILE__, __LINE__);
+  if (e != cudaSuccess) fail(std::string("CUDA: ") + cudaGetErrorString(e), call, __FILE__, __LINE__);
   return p;
+}
+
+}  // namespace
+
+void* allocate(std::size_t bytes, const std::string& what) {
+  return allocate_through(bytes, what, "GPU memory", "cudaMalloc",
+                          [](void** p, std::size_t n) { return cudaMalloc(p, n); }, [&] {
+                            std::size_t free_b = 0, total_b = 0;
+                            cudaMemGetInfo(&free_b, &total_b);
+                            return "cannot allocate " + std::to_string(bytes >> 20) + " MiB on the GPU (" +
+                                   std::to_string(free_b >> 20) + " of " + std::to_string(total_b >> 20) +
+                                   " MiB free)";
+                          });
 }
 
 void release(void* p) noexcept {
@@ -67,16 +83,9 @@ void release(void* p) noexcept {
 }
 
 void* allocate_pinned(std::size_t bytes, const std::string& what) {
-  if (bytes == 0) return nullptr;
-  if (device_count() == 0) throw InputError(what + ": cannot allocate page-locked memory: " + unavailable());
-  void* p = nullptr;
-  const cudaError_t e = cudaMallocHost(&p, bytes);
-  if (e == cudaErrorMemoryAllocation) {
-    cudaGetLastError();
-    throw ResourceError(what + ": cannot page-lock " + std::to_string(bytes >> 20) + " MiB of host memory");
-  }
-  if (e != cudaSuccess) fail(std::string("CUDA: ") + cudaGetErrorString(e), "cudaMallocHost", __FILE__, __LINE__);
-  return p;
+  return allocate_through(bytes, what, "page-locked memory", "cudaMallocHost",
+                          [](void** p, std::size_t n) { return cudaMallocHost(p, n); },
+                          [&] { return "cannot page-lock " + std::to_string(bytes >> 20) + " MiB of host memory"; });
 }
 
 void release_pinned(void* p) noexcept {

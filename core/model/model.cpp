@@ -139,6 +139,7 @@ void Model::build_buckets() {
       pending = 0;
     }
   }
+  download_queue_.reserve(buckets_.size());  // host-staged backward queues at most every bucket once
 }
 
 void Model::init(std::uint64_t seed) {
