@@ -5,6 +5,7 @@
 #undef exit
 #include <CLI/CLI.hpp>
 
+#include "core/blas/blas_kernels.hpp"
 #include "core/util/build_info.hpp"
 #include "core/util/error.hpp"
 #include "experiments/describe.hpp"
@@ -15,7 +16,8 @@ namespace {
 
 std::string version_text() {
   const BuildInfo b = build_info();
-  return "gg_train " + b.git_revision + " (" + b.build_type + " build; backends: " + b.backends + ")\n";
+  return "gg_train " + b.git_revision + " (" + b.build_type + " build; backends: " + b.backends + ")\n" +
+         "BLAS: " + blas_kernels().str() + "\n";
 }
 
 }  // namespace

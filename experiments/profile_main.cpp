@@ -21,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/blas/blas_kernels.hpp"
 #include "core/layers/softmax_xent.hpp"
 #include "core/model/model_builder.hpp"
 #include "core/util/error.hpp"
@@ -105,7 +106,7 @@ json profile(const Args& a) {
   gethostname(host, sizeof host - 1);
   json out = {{"name", a.model + "-measured"},
               {"model", a.model},
-              {"device", std::string("CPU (") + host + "), " + std::to_string(a.threads) + " thread(s), OpenBLAS"},
+              {"device", std::string("CPU (") + host + "), " + std::to_string(a.threads) + " thread(s), " + blas_kernels().str()},
               {"batch", a.batch},
               {"input", {a.input.h, a.input.w, a.input.c}},
               {"classes", a.classes},
@@ -130,10 +131,10 @@ json profile(const Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  use_best_blas_kernels();  // before any BLAS call or thread (core/blas/blas_kernels.hpp)
   try {
     const Args a = parse(argc, argv);
-    omp_set_num_threads(a.threads);
-    openblas_set_num_threads(a.threads);
+    set_compute_threads(a.threads);
     const json p = profile(a);
     const std::string text = p.dump(1);
     if (a.out.empty()) {

@@ -2,7 +2,7 @@
 //
 //   gg_train [--config run.json] [--set key.path=value ...] [--quiet] [--resume]
 //   gg_train --describe      every registry (algorithms with options and defaults, models, ...) as JSON
-//   gg_train --version       git revision, build type, backends
+//   gg_train --version       git revision, build type, backends, BLAS kernels
 //
 // Set-up happens in two phases, each closed by an agreement among all ranks, so that a bad input on
 // any rank ends every rank with exit code 2 and one message, never a hang. Errors during training
@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "algorithms/registry.hpp"
+#include "core/blas/blas_kernels.hpp"
 #include "core/comm/mpi_communicator.hpp"
 #include "core/comm/metered_communicator.hpp"
 #include "core/comm/mpi_session.hpp"
@@ -125,8 +126,7 @@ int local_gpu() {
 
 void phase1(Run& run, const Args& args, Communicator& world) {
   run.cfg = parse_run_config(load_config_json(args.config, args.overrides));
-  omp_set_num_threads(run.cfg.train.threads);
-  openblas_set_num_threads(run.cfg.train.threads);
+  set_compute_threads(run.cfg.train.threads);
   JsonReader root = run.cfg.reader();
   auto data_cfg = root.object("data");
   run.source = std::make_unique<DataSource>(data_cfg);
@@ -268,6 +268,7 @@ void print_header(const Run& run, Communicator& world) {
                 t.tf32 ? "TF32" : "FP32");
   std::printf("  train %d epochs, batch %d per worker, lr %.4g, %d thread(s) per rank, seed %llu\n", t.epochs,
               t.batch, run.opt.lr.base_lr, t.threads, (unsigned long long)t.seed);
+  std::printf("  blas  %s\n", blas_kernels().str().c_str());
   if (run.checkpoints.resume_step >= 0)
     std::printf("  resume from the checkpoint after step %lld in %s\n", (long long)run.checkpoints.resume_step,
                 run.checkpoints.plan->store.dir().c_str());
@@ -277,6 +278,7 @@ void print_header(const Run& run, Communicator& world) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  use_best_blas_kernels();  // before any BLAS call or thread (core/blas/blas_kernels.hpp)
   MpiSession mpi(&argc, &argv);
   MpiCommunicator transport;
   std::unique_ptr<StallWatchdog> watchdog;  // made after set-up; outlives the run's communicators

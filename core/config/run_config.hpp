@@ -45,7 +45,7 @@ struct TrainOptions {
   int epochs = 10;
   int batch = 64;            // per worker
   std::uint64_t seed = 1;
-  int threads = 1;           // OpenMP and OpenBLAS threads per rank
+  int threads = 1;           // CPU threads per rank (OpenMP; OpenBLAS runs on its caller, core/blas/)
   int evals_per_epoch = 1;
   std::int64_t max_steps = 0;  // 0 = epochs decide
   int log_every = 100;       // steps between progress lines

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/layers/layer_util.hpp"
+#include "core/layers/thread_split.hpp"
 
 namespace gg {
 
@@ -66,13 +67,17 @@ double Conv2D::forward_flops_per_sample() const {
   return 2.0 * out_.h * out_.w * out_.c * double(K_);
 }
 
-void Conv2D::im2col(const float* x, int n) {
+int Conv2D::block_samples() const {
+  const std::size_t per_sample = std::size_t(out_.h) * out_.w * std::max(K_, out_.c);
+  return int(std::clamp<std::size_t>(kBlockFloats / std::max<std::size_t>(per_sample, 1), 1, std::size_t(in_.n)));
+}
+
+void Conv2D::im2col(const float* x, int n, int b0, int b1) {
   const int h = in_.h, w = in_.w, c = in_.c, k = o_.kernel, s = o_.stride, p = o_.pad;
   const int oh = out_.h, ow = out_.w, K = K_;
   float* col = col_.data();
   const float* x_end = x + std::size_t(n) * h * w * c;
-#pragma omp parallel for schedule(static) if(col_.size() >= kParallelMin)
-  for (int b = 0; b < n; ++b) {
+  for (int b = b0; b < b1; ++b) {
     const float* xb = x + std::size_t(b) * h * w * c;
     // This sample's rows; over-copies must stay inside them (the next sample may be another thread's).
     const float* col_end = col + (std::size_t(b) + 1) * oh * ow * K;
@@ -104,18 +109,15 @@ void Conv2D::im2col(const float* x, int n) {
   }
 }
 
-void Conv2D::col2im(float* dx, int n) const {
+void Conv2D::col2im(const float* dcol, float* dx, int b0, int b1) const {
   const int h = in_.h, w = in_.w, c = in_.c, k = o_.kernel, s = o_.stride, p = o_.pad;
   const int oh = out_.h, ow = out_.w, K = K_;
-  const float* dcol = dcol_.data();
-  // Each sample's rows only touch that sample's pixels, so threads never share an output element.
-#pragma omp parallel for schedule(static) if(dcol_.size() >= kParallelMin)
-  for (int b = 0; b < n; ++b) {
+  for (int b = b0; b < b1; ++b) {  // each sample's rows only touch that sample's pixels
     float* xb = dx + std::size_t(b) * h * w * c;
     std::memset(xb, 0, sizeof(float) * h * w * c);
     for (int oy = 0; oy < oh; ++oy) {
       for (int ox = 0; ox < ow; ++ox) {
-        const float* src = dcol + (std::size_t(b) * oh * ow + std::size_t(oy) * ow + ox) * K;
+        const float* src = dcol + (std::size_t(b - b0) * oh * ow + std::size_t(oy) * ow + ox) * K;
         const int x0 = ox * s - p, y0 = oy * s - p;
         if (x0 >= 0 && x0 + k <= w && y0 >= 0 && y0 + k <= h) {  // interior
           float* d = xb + (std::size_t(y0) * w + x0) * c;
@@ -133,26 +135,58 @@ void Conv2D::col2im(float* dx, int n) const {
   }
 }
 
+// y[rows, N] = col[rows, K] * W[N, K]^T (+ b): one block of output pixels, on the calling thread.
+void Conv2D::forward_rows(const float* col, float* y, int rows) const {
+  const int N = out_.c, K = K_;
+  float beta = 0.0f;
+  if (b_) {  // y rows start as the bias, then the GEMM accumulates onto them
+    fill_rows(y, b_, std::size_t(rows), std::size_t(N));
+    beta = 1.0f;
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, N, K, 1.0f, col, K, w_, K, beta, y, N);
+}
+
 void Conv2D::forward(std::span<const Tensor* const> in, Tensor& out, const RunContext& ctx) {
   if (in[0]->device() == Device::CUDA) return forward_cuda(in, out, ctx);
   const Tensor& x = *in[0];
   const int n = x.shape().n;
   out.resize(out_.with_batch(n));
-  const int M = n * out_.h * out_.w, N = out_.c, K = K_;
-  const float* col = x.data();  // 1x1/stride 1/pad 0: x [n*h*w, cin] is already the col matrix
-  if (!direct()) {
-    col_.resize({M, 1, 1, K});
-    im2col(x.data(), n);
-    col = col_.data();
-  }
+  const int rows = out_.h * out_.w, K = K_, N = out_.c;
+  if (!direct()) col_.resize({n * rows, 1, 1, K});
+  // 1x1/stride 1/pad 0: x [n*h*w, cin] is already the col matrix
+  const float* col = direct() ? x.data() : col_.data();
   float* y = out.data();
-  float beta = 0.0f;
-  if (b_) {  // y rows start as the bias, then the GEMM accumulates onto them
-    fill_rows(y, b_, std::size_t(M), std::size_t(N));
-    beta = 1.0f;
+  // A cache-sized block of samples at a time: lay out its im2col rows and multiply them while they
+  // are still in cache.
+  const int block = block_samples(), blocks = chunk_count(n, block);
+  const int team = team_for(std::size_t(n) * rows * (std::size_t(K) + N), blocks, kParallelMin);
+#pragma omp parallel for schedule(static) num_threads(team)
+  for (int i = 0; i < blocks; ++i) {
+    const Slice b = chunk_of(n, block, i);
+    if (!direct()) im2col(x.data(), n, b.begin, b.end);
+    const std::size_t r0 = std::size_t(b.begin) * rows;
+    forward_rows(col + r0 * K, y + r0 * N, b.size() * rows);
   }
-  // y[M, N] = col[M, K] * W[N, K]^T
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, col, K, w_, K, beta, y, N);
+}
+
+void Conv2D::weight_grad_part(const float* dy, const float* col, int part, int rows_total) {
+  const int N = out_.c, K = K_;
+  if (small_weight_grad()) {  // batch part `part`: its partial sum, added in part order afterwards
+    const Slice r = slice_of(rows_total, kGradParts, part);
+    float* dst = dw_parts_.data() + std::size_t(part) * N * K;
+    if (r.size() == 0) std::fill(dst, dst + std::size_t(N) * K, 0.0f);  // fewer rows than parts
+    else
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, K, r.size(), 1.0f, dy + std::size_t(r.begin) * N, N,
+                  col + std::size_t(r.begin) * K, K, 0.0f, dst, K);
+  } else if (K >= N) {  // columns [k) of dW, the whole batch
+    const Slice k = chunk_of(K, kGradChunk, part);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, k.size(), rows_total, 1.0f, dy, N, col + k.begin, K,
+                0.0f, dw_ + k.begin, K);
+  } else {  // rows [o) of dW
+    const Slice o = chunk_of(N, kGradChunk, part);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o.size(), K, rows_total, 1.0f, dy + o.begin, N, col, K,
+                0.0f, dw_ + std::size_t(o.begin) * K, K);
+  }
 }
 
 void Conv2D::backward(std::span<const Tensor* const> in, const Tensor& out, const Tensor& dout,
@@ -160,27 +194,52 @@ void Conv2D::backward(std::span<const Tensor* const> in, const Tensor& out, cons
   if (dout.device() == Device::CUDA) return backward_cuda(in, out, dout, din, ctx);
   const Tensor& x = *in[0];
   const int n = x.shape().n;
-  const int M = n * out_.h * out_.w, N = out_.c, K = K_;
+  const int rows = out_.h * out_.w, M = n * rows, N = out_.c, K = K_;
   const float* col = direct() ? x.data() : col_.data();
   const float* dy = dout.data();
-  // dW[N, K] = dy[M, N]^T * col[M, K]
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, K, M, 1.0f, dy, N, col, K, 0.0f, dw_, K);
-  if (db_) {  // db[N] = dy[M, N]^T * ones[M] (Caffe's bias_multiplier; a plain loop is 3x slower at N = 20)
-    if (ones_.size() < std::size_t(M)) ones_.assign(std::size_t(M), 1.0f);
-    cblas_sgemv(CblasRowMajor, CblasTrans, M, N, 1.0f, dy, N, ones_.data(), 1, 0.0f, db_, 1);
-  }
+  if (db_ && ones_.size() < std::size_t(M)) ones_.assign(std::size_t(M), 1.0f);
   Tensor* dx = din.empty() ? nullptr : din[0];
-  if (!dx) return;
-  dx->resize(x.shape());
-  if (direct()) {  // dx[M, cin] = dy[M, N] * W[N, K]
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, K, N, 1.0f, dy, N, w_, K, 0.0f,
-                dx->data(), K);
-    return;
+  const int block = block_samples(), blocks = chunk_count(n, block);
+  if (dx) {
+    dx->resize(x.shape());
+    if (!direct()) dcol_.resize({omp_get_max_threads() * block * rows, 1, 1, K});
   }
-  dcol_.resize({M, 1, 1, K});
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, K, N, 1.0f, dy, N, w_, K, 0.0f,
-              dcol_.data(), K);
-  col2im(dx->data(), n);
+  const bool small = small_weight_grad();
+  const int grad_parts = small ? kGradParts : chunk_count(std::max(N, K), kGradChunk);
+  if (small) dw_parts_.resize(std::size_t(kGradParts) * N * K);
+  const int team = team_for(std::size_t(M) * (std::size_t(K) + N), std::max(grad_parts, blocks), kParallelMin);
+#pragma omp parallel num_threads(team)
+  {
+    // db[N] = dy[M, N]^T * ones[M] (Caffe's bias_multiplier; a plain loop is 3x slower at N = 20)
+#pragma omp single nowait
+    if (db_) cblas_sgemv(CblasRowMajor, CblasTrans, M, N, 1.0f, dy, N, ones_.data(), 1, 0.0f, db_, 1);
+    // dW[N, K] = dy[M, N]^T * col[M, K]
+#pragma omp for schedule(static) nowait
+    for (int part = 0; part < grad_parts; ++part) weight_grad_part(dy, col, part, M);
+    // dx, a block of samples at a time: dcol[rows, K] = dy[rows, N] * W[N, K], then col2im
+    if (dx) {
+      float* dcol = direct() ? nullptr : dcol_.data() + std::size_t(omp_get_thread_num()) * block * rows * K;
+#pragma omp for schedule(static) nowait
+      for (int i = 0; i < blocks; ++i) {
+        const Slice b = chunk_of(n, block, i);
+        const std::size_t r0 = std::size_t(b.begin) * rows;
+        float* dst = direct() ? dx->data() + r0 * K : dcol;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b.size() * rows, K, N, 1.0f, dy + r0 * N, N, w_, K,
+                    0.0f, dst, K);
+        if (!direct()) col2im(dcol, dx->data(), b.begin, b.end);
+      }
+    }
+    if (small) {  // dW = the parts' partial sums, added in part order
+#pragma omp barrier
+      const std::size_t NK = std::size_t(N) * K;
+#pragma omp for schedule(static)
+      for (std::size_t j = 0; j < NK; ++j) {
+        float sum = dw_parts_[j];
+        for (int part = 1; part < kGradParts; ++part) sum += dw_parts_[std::size_t(part) * NK + j];
+        dw_[j] = sum;
+      }
+    }
+  }
 }
 
 }  // namespace gg

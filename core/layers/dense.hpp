@@ -2,6 +2,7 @@
 // Fully connected layer. Any input [n, h, w, c] is read as [n, F] with F = h*w*c (implicit flatten).
 //
 //   x [n, F]   W [out, F]   b [out]   y [n, 1, 1, out] = x * W^T + b
+// Threads take chunks of 64 features (core/layers/thread_split.hpp).
 #include <vector>
 
 #include "core/layers/layer.hpp"
@@ -27,6 +28,9 @@ class Dense : public Layer {
   double forward_flops_per_sample() const override { return 2.0 * double(F_) * o_.out; }
 
  private:
+  // The threads take chunks of this many output (forward, dW) or input (dx) features (thread_split.hpp).
+  static constexpr int kChunk = 64;
+
   DenseOptions o_;
   int F_ = 0;            // input features per sample
   float* w_ = nullptr;   // [out, F]

@@ -16,6 +16,7 @@ void ReLU::forward(std::span<const Tensor* const> in, Tensor& out, const RunCont
   const std::size_t count = x.size();
   const float* xs = x.data();
   float* ys = out.data();
+#pragma omp parallel for simd schedule(static) if(count >= kParallelMin)
   for (std::size_t i = 0; i < count; ++i) ys[i] = xs[i] > 0.0f ? xs[i] : 0.0f;
 }
 
@@ -30,6 +31,7 @@ void ReLU::backward(std::span<const Tensor* const> in, const Tensor& out, const 
   const float* xs = x.data();
   const float* dy = dout.data();
   float* d = dx->data();
+#pragma omp parallel for simd schedule(static) if(count >= kParallelMin)
   for (std::size_t i = 0; i < count; ++i) d[i] = xs[i] > 0.0f ? dy[i] : 0.0f;
 }
 

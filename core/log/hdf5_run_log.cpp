@@ -1,5 +1,6 @@
 #include "core/log/hdf5_run_log.hpp"
 
+#include "core/blas/blas_kernels.hpp"
 #include "core/util/build_info.hpp"
 #include "core/util/utc_time.hpp"
 
@@ -60,6 +61,10 @@ BuildFacts BuildFacts::collect() {
   unsigned major = 0, minor = 0, release = 0;
   H5get_libversion(&major, &minor, &release);
   f.hdf5_version = std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(release);
+  const BlasKernels blas = gg::blas_kernels();
+  f.blas_library = blas.library;
+  f.blas_kernels = blas.kernels;
+  f.blas_kernels_chosen_by = blas.chosen_by;
   f.start_time = iso8601_utc_now();
   return f;
 }
@@ -114,6 +119,9 @@ void Hdf5RunLog::write_attributes(const RunLogInfo& info, const BuildFacts& fact
   if (!info.cost_model.empty()) h5::write_attr(cx_, root, "cost_model", info.cost_model);
   h5::write_attr(cx_, root, "hdf5_version", facts.hdf5_version);
   h5::write_attr(cx_, root, "compiler", facts.compiler);
+  h5::write_attr(cx_, root, "blas_library", facts.blas_library);
+  h5::write_attr(cx_, root, "blas_kernels", facts.blas_kernels);
+  h5::write_attr(cx_, root, "blas_kernels_chosen_by", facts.blas_kernels_chosen_by);
   h5::write_attr(cx_, root, "start_time", facts.start_time);
   h5::write_attr(cx_, root, "workers", std::int64_t{info.workers});
   h5::write_attr(cx_, root, "ranks", std::int64_t{info.ranks});

@@ -47,6 +47,7 @@ struct RunLogInfo {
 // built from, core/util/build_info.hpp), host, compiler, HDF5 version, start time (ISO 8601 UTC).
 struct BuildFacts {
   std::string git_revision, host, compiler, hdf5_version, start_time;
+  std::string blas_library, blas_kernels, blas_kernels_chosen_by;  // what ran GEMMs (core/blas/)
   static BuildFacts collect();
 };
 

@@ -2,7 +2,8 @@
 //   BM_Layer/<shape>  forward+backward of one conv or dense layer at batch 64, in GFLOP/s
 //   BM_Sgemm/<shape>  the same three GEMMs (forward, weight grad, input grad) on raw cblas_sgemm
 //   BM_LenetStep/<threads>  a whole lenet training step (forward, loss, backward, SGD) in images/s
-// The custom reporter ends with a table of layer / sgemm ratios.
+// The custom reporter ends with a table of layer / sgemm ratios. The context names the BLAS kernels
+// (core/blas/blas_kernels.hpp); OPENBLAS_CORETYPE=Prescott shows the slow path.
 //
 //   build/release/experiments/bench/bench_layers [--benchmark_min_time=0.5]
 #include <benchmark/benchmark.h>
@@ -18,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "core/blas/blas_kernels.hpp"
 #include "core/config/json_reader.hpp"
 #include "core/layers/registry.hpp"
 #include "core/layers/softmax_xent.hpp"
@@ -57,10 +59,7 @@ void fill(std::span<float> v, std::uint64_t seed) {
   for (auto& x : v) x = r.uniform() - 0.5f;
 }
 
-void set_threads(int t) {
-  omp_set_num_threads(t);
-  openblas_set_num_threads(t);
-}
+void set_threads(int t) { set_compute_threads(t); }
 
 // GEMM shapes of a layer at batch kBatch: rows M (output pixels), N (output channels), K.
 struct Gemm {
@@ -199,12 +198,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // OpenMP's spinning waiters fight OpenBLAS's threads on a small machine; libgomp reads the policy
-  // at load time, so set it and start again once.
-  if (!std::getenv("OMP_WAIT_POLICY")) {
-    setenv("OMP_WAIT_POLICY", "passive", 1);
-    execv("/proc/self/exe", argv);
-  }
+  const BlasKernels blas = use_best_blas_kernels();  // before any BLAS call (core/blas/blas_kernels.hpp)
+  benchmark::AddCustomContext("blas", blas.str());    // in the console header and in --benchmark_format=json
   for (const auto& c : cases()) {
     benchmark::RegisterBenchmark(("BM_Layer/" + std::string(c.name)).c_str(), BM_Layer, &c)->Unit(benchmark::kMicrosecond)->UseRealTime();
     benchmark::RegisterBenchmark(("BM_Sgemm/" + std::string(c.name)).c_str(), BM_Sgemm, &c)->Unit(benchmark::kMicrosecond)->UseRealTime();

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include "core/blas/blas_kernels.hpp"
 #include "core/comm/mpi_communicator.hpp"
 #include "core/comm/mpi_session.hpp"
 
@@ -26,6 +27,7 @@ class RankFailurePrinter : public testing::EmptyTestEventListener {
 }  // namespace
 
 int main(int argc, char** argv) {
+  gg::use_best_blas_kernels();  // the kernels gg_train runs (core/blas/blas_kernels.hpp)
   gg::MpiSession session(&argc, &argv);
   testing::InitGoogleTest(&argc, argv);
   int rank = 0, failed = 0;

@@ -10,11 +10,13 @@
 #include "core/layers/add.hpp"
 #include "core/layers/avg_pool.hpp"
 #include "core/layers/conv2d.hpp"
+#include "core/layers/dense.hpp"
 #include "core/layers/lrn.hpp"
 #include "core/layers/batch_norm.hpp"
 #include "core/layers/concat.hpp"
 #include "core/layers/dropout.hpp"
 #include "core/layers/max_pool.hpp"
+#include "core/layers/relu.hpp"
 #include "core/layers/softmax_xent.hpp"
 #include "core/util/error.hpp"
 #include "tests/unit/test_layer_gradcheck_util.hpp"
@@ -169,23 +171,35 @@ TEST(LayerSoftmaxXent, TopKCounts) {
 // The OpenMP loops split work by sample only, so outputs and gradients are bitwise identical for any
 // thread count (shapes big enough to actually go parallel).
 TEST(LayerThreads, ResultsIndependentOfThreadCount) {
-  const std::vector<std::function<std::unique_ptr<Layer>()>> makers = {
-      [] { return std::make_unique<Conv2D>(Conv2DOptions{.out_channels = 8, .kernel = 3, .stride = 1, .pad = 1}); },
-      [] { return std::make_unique<MaxPool>(MaxPoolOptions{.kernel = 3, .stride = 2, .pad = 1}); },
-      [] { return std::make_unique<AvgPool>(AvgPoolOptions{.kernel = 3, .stride = 2, .pad = 1}); },
-      [] { return std::make_unique<LRN>(LRNOptions{}); },
+  // Conv2D and Dense split their GEMMs among the threads (core/layers/thread_split.hpp): odd channel
+  // counts and batches make uneven splits, 1x1 takes the direct path, stride 2 the padded borders.
+  struct Case {
+    std::function<std::unique_ptr<Layer>()> make;
+    Shape in;
   };
   const Shape s{16, 24, 24, 12};
-  Tensor x(s);
-  Rng rng(17);
-  test::fill_uniform(x, rng, -1.0f, 1.0f);
+  const std::vector<Case> cases = {
+      {[] { return std::make_unique<Conv2D>(Conv2DOptions{.out_channels = 8, .kernel = 3, .stride = 1, .pad = 1}); }, s},
+      {[] { return std::make_unique<Conv2D>(Conv2DOptions{.out_channels = 7, .kernel = 5, .stride = 2, .pad = 2}); },
+       {13, 20, 20, 3}},
+      {[] { return std::make_unique<Conv2D>(Conv2DOptions{.out_channels = 33, .kernel = 1}); }, {11, 16, 16, 9}},
+      {[] { return std::make_unique<Dense>(DenseOptions{.out = 37}); }, {29, 5, 5, 50}},
+      {[] { return std::make_unique<MaxPool>(MaxPoolOptions{.kernel = 3, .stride = 2, .pad = 1}); }, s},
+      {[] { return std::make_unique<AvgPool>(AvgPoolOptions{.kernel = 3, .stride = 2, .pad = 1}); }, s},
+      {[] { return std::make_unique<LRN>(LRNOptions{}); }, s},
+      {[] { return std::make_unique<ReLU>(); }, s},
+  };
   const int saved = omp_get_max_threads();
-  for (const auto& make : makers) {
+  for (const auto& c : cases) {
+    Tensor x(c.in);
+    Rng rng(17);
+    test::fill_uniform(x, rng, -1.0f, 1.0f);
     std::vector<float> first_y, first_dx;
-    for (int threads : {1, 3}) {
+    std::vector<std::vector<float>> first_g;
+    for (int threads : {1, 2, 3}) {
       omp_set_num_threads(threads);
-      auto layer = make();
-      const Shape out = layer->setup(std::vector<Shape>{s});
+      auto layer = c.make();
+      const Shape out = layer->setup(std::vector<Shape>{c.in});
       test::ParamStore p;
       p.bind(*layer);
       Tensor y, dy(out), dx;
@@ -197,10 +211,11 @@ TEST(LayerThreads, ResultsIndependentOfThreadCount) {
       layer->backward(in, y, dy, din, {});
       std::vector<float> yv(y.span().begin(), y.span().end()), dxv(dx.span().begin(), dx.span().end());
       if (first_y.empty()) {
-        first_y = yv, first_dx = dxv;
+        first_y = yv, first_dx = dxv, first_g = p.g;
       } else {
-        EXPECT_EQ(yv, first_y) << layer->kind();
-        EXPECT_EQ(dxv, first_dx) << layer->kind();
+        EXPECT_EQ(yv, first_y) << layer->kind() << " at " << threads << " threads";
+        EXPECT_EQ(dxv, first_dx) << layer->kind() << " at " << threads << " threads";
+        EXPECT_EQ(p.g, first_g) << layer->kind() << " parameter gradients at " << threads << " threads";
       }
     }
   }
