@@ -53,7 +53,7 @@ class Conv2D : public Layer {
   void weight_grad_part(const float* dy, const float* col, int part, int rows_total);
   bool small_weight_grad() const { return std::size_t(out_.c) * K_ <= kSmallWeights; }
 
-  static constexpr std::size_t kBlockFloats = std::size_t(1) << 16;  // 256 KB: a block stays in L2
+  static constexpr std::size_t kBlockFloats = std::size_t(1) << 18;  // 1 MB: a block stays in L2
   static constexpr std::size_t kSmallWeights = 32768;  // up to this many weights, dW sums batch parts
   static constexpr int kGradParts = 8;                 // ... this many (the same on any team)
   static constexpr int kGradChunk = 64;                // else dW is cut into chunks of 64 rows or columns
