@@ -20,6 +20,7 @@
   run_smpi.py     the SMPI study runner
   alpha_beta.py   the simulated network's alpha-beta check
   report.py       paper/REPORT.md from the run logs
+  cpu_speed.py    the CPU engine's lenet step next to PyTorch CPU's (a benchmark)
 
 Commands: every module with a main() runs as `python3 -m ggbench.<module>` from the repository root,
 and keeps its documented script path, a thin entry point that puts the repository root on sys.path
@@ -27,6 +28,6 @@ and keeps its documented script path, a thin entry point that puts the repositor
   scripts/run_study.py      -> ggbench.run_study        scripts/run_smpi.py   -> ggbench.run_smpi
   scripts/summarize.py      -> ggbench.summary          scripts/smpi_alpha_beta.py -> ggbench.alpha_beta
   plots/plot_<figure>.py    -> ggbench.figures.<figure> plots/make_figures.py -> ggbench.figures.all
-  paper/make_report.py      -> ggbench.report
+  paper/make_report.py      -> ggbench.report           scripts/bench_cpu_vs_torch.py -> ggbench.cpu_speed
 No module of the package changes sys.path. Use /usr/bin/python3 (h5py, numpy, matplotlib); the study
 runners themselves need only the standard library."""

@@ -24,6 +24,10 @@ THREADS = (1, 2)
 LENET_PARAMS = 431080
 
 
+class BenchError(Exception):
+    """A measurement that could not be made: one error line, exit 2."""
+
+
 def engine_round(bench, min_time):
     """One bench_layers run of BM_LenetStep at every thread count: ({threads: images/s}, blas line)."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -32,7 +36,7 @@ def engine_round(bench, min_time):
                f"--benchmark_out={path}", "--benchmark_out_format=json"]
         run = subprocess.run(cmd, capture_output=True, text=True)
         if run.returncode != 0:
-            raise SystemExit(f"error: {bench} exited {run.returncode}: {run.stderr.strip()[-400:]}")
+            raise BenchError(f"{bench} exited {run.returncode}: {run.stderr.strip()[-400:]}")
         with open(path) as f:
             doc = json.load(f)
     speeds = {}
@@ -49,7 +53,7 @@ def torch_lenet(torch):
         nn.Linear(800, 500), nn.ReLU(), nn.Linear(500, 10))
     count = sum(p.numel() for p in net.parameters())
     if count != LENET_PARAMS:
-        raise SystemExit(f"error: the torch lenet has {count} parameters, the engine's {LENET_PARAMS}")
+        raise BenchError(f"the torch lenet has {count} parameters, the engine's {LENET_PARAMS}")
     return net
 
 
@@ -100,6 +104,14 @@ def main(argv=None):
         print("cpu_speed: PyTorch is not installed (Debian: apt-get install python3-torch); "
               "nothing to compare with, nothing measured")
         return 0
+    try:
+        return compare(torch, a)
+    except (BenchError, OSError, ValueError, KeyError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def compare(torch, a):
     engine = {t: [] for t in THREADS}
     torch_best = {t: [] for t in THREADS}
     layout = {t: {} for t in THREADS}

@@ -6,7 +6,8 @@
 CHECK is one of
   describe           --describe prints one valid JSON document: the paper's four algorithms first, in
                      registry order, each with its options (type, default within its choices / range, doc)
-  version            --version names the build's git revision (a commit of the source tree) and build
+  version            --version names the build's git revision (a commit of the source tree), its BLAS
+                     kernels (a user's OPENBLAS_CORETYPE respected and named) and build
                      type, agrees with --describe, and is printed once under mpiexec
   rerun ALGO NP      a short run is re-run from the config stored in its HDF5 log (changing only
                      output.path): /steps/loss (and every other per-step value that is not a timing)
@@ -148,10 +149,16 @@ def check_describe(gg, args):
 
 def check_version(gg, args):
     p = gg.ok(["--version"])
-    m = re.fullmatch(r"gg_train (\S+) \((\S+) build; backends: (\S+)\)\n", p.stdout)
+    m = re.fullmatch(r"gg_train (\S+) \((\S+) build; backends: (\S+)\)\n"
+                     r"BLAS: OpenBLAS \S+( \(DYNAMIC_ARCH\))?, kernels (\S+) \(chosen by ([^;)]+)[^\n]*\)\n", p.stdout)
     if not check(m is not None, "--version: unexpected format %r" % p.stdout):
         return
-    rev, build_type, backends = m.groups()
+    rev, build_type, backends, _, kernels, chosen_by = m.groups()
+    check(chosen_by in ("CPU features", "OpenBLAS"), "--version: kernels chosen by %r without OPENBLAS_CORETYPE" % chosen_by)
+    forced = subprocess.run(gg.command(1, ["--version"]), capture_output=True, text=True, timeout=TIMEOUT_S,
+                            env=dict(gg.env, OPENBLAS_CORETYPE="Prescott"))
+    check("kernels Prescott (chosen by OPENBLAS_CORETYPE" in forced.stdout,
+          "--version with OPENBLAS_CORETYPE=Prescott: the user's kernels must run and be named, got %r" % forced.stdout)
     check(build_type == args.build_type, "--version: build type %r, built as %r" % (build_type, args.build_type))
     check("mpi" in backends.split(","), "--version: backends %r lack mpi" % backends)
     inside = subprocess.run(["git", "-C", args.source, "rev-parse", "--git-dir"], capture_output=True).returncode == 0
