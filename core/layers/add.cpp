@@ -22,9 +22,11 @@ void Add::forward(std::span<const Tensor* const> in, Tensor& out, const RunConte
   float* y = out.data();
   const float* a = in[0]->data();
   const float* b = in[1]->data();
+#pragma omp parallel for simd schedule(static) if(count >= kParallelMin)
   for (std::size_t i = 0; i < count; ++i) y[i] = a[i] + b[i];
   for (std::size_t k = 2; k < in.size(); ++k) {
     const float* c = in[k]->data();
+#pragma omp parallel for simd schedule(static) if(count >= kParallelMin)
     for (std::size_t i = 0; i < count; ++i) y[i] += c[i];
   }
 }

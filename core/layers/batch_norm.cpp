@@ -9,6 +9,25 @@ namespace gg {
 
 BatchNorm::BatchNorm(BatchNormOptions opts) : o_(opts) {}
 
+template <class Term>
+void BatchNorm::row_sums(std::size_t m, int c, double* sum, Term term) {
+  double* parts = parts_.data();  // [kParts, c]
+  const bool parallel = m * std::size_t(c) >= kParallelMin;
+#pragma omp parallel for schedule(static) if(parallel)
+  for (int p = 0; p < kParts; ++p) {
+    double* acc = parts + std::size_t(p) * c;
+    for (int j = 0; j < c; ++j) acc[j] = 0.0;
+    const std::size_t r0 = m * std::size_t(p) / kParts, r1 = m * std::size_t(p + 1) / kParts;
+    for (std::size_t r = r0; r < r1; ++r)
+      for (int j = 0; j < c; ++j) acc[j] += term(r, j);
+  }
+  for (int j = 0; j < c; ++j) {
+    double total = parts[j];
+    for (int p = 1; p < kParts; ++p) total += parts[std::size_t(p) * c + j];
+    sum[j] = total;
+  }
+}
+
 Shape BatchNorm::setup(std::span<const Shape> in) {
   expect_inputs(*this, in, 1, 1);
   if (!(o_.momentum >= 0.0f && o_.momentum <= 1.0f) || !(o_.eps > 0.0f))
@@ -22,6 +41,7 @@ Shape BatchNorm::setup(std::span<const Shape> in) {
   invstd_.assign(c, 1.0f);
   acc0_.assign(c, 0.0);
   acc1_.assign(c, 0.0);
+  parts_.assign(std::size_t(kParts) * c, 0.0);
   return in_;
 }
 
@@ -56,15 +76,14 @@ void BatchNorm::forward(std::span<const Tensor* const> in, Tensor& out, const Ru
     // Two passes in row order (deterministic): mean, then the centred sum of squares.
     double* s0 = acc0_.data();
     double* s1 = acc1_.data();
-    for (int j = 0; j < c; ++j) s0[j] = s1[j] = 0.0;
-    for (std::size_t r = 0; r < m; ++r)
-      for (int j = 0; j < c; ++j) s0[j] += xs[r * c + j];
+    // Per-channel sums over the n*h*w rows, in kParts fixed row parts added in part order (the same
+    // sums at any thread count): the mean, then the squared deviations from it.
+    row_sums(m, c, s0, [&](std::size_t r, int j) { return double(xs[r * c + j]); });
     for (int j = 0; j < c; ++j) s0[j] /= double(m);
-    for (std::size_t r = 0; r < m; ++r)
-      for (int j = 0; j < c; ++j) {
-        const double d = xs[r * c + j] - s0[j];
-        s1[j] += d * d;
-      }
+    row_sums(m, c, s1, [&](std::size_t r, int j) {
+      const double d = xs[r * c + j] - s0[j];
+      return d * d;
+    });
     const float mom = o_.momentum;
     float* rmean = running_mean().data();
     float* rvar = running_var().data();
@@ -88,6 +107,7 @@ void BatchNorm::forward(std::span<const Tensor* const> in, Tensor& out, const Ru
   float* ys = out.data();
   const float* mu = mean_.data();
   const float* is = invstd_.data();
+#pragma omp parallel for schedule(static) if(x.size() >= kParallelMin)
   for (std::size_t r = 0; r < m; ++r) {
     const float* __restrict v = xs + r * c;
     float* __restrict y = ys + r * c;
@@ -109,13 +129,10 @@ void BatchNorm::backward(std::span<const Tensor* const> in, const Tensor& out, c
   const float* is = invstd_.data();
   double* sb = acc0_.data();  // sum dy
   double* sg = acc1_.data();  // sum dy * xhat
-  for (int j = 0; j < c; ++j) sb[j] = sg[j] = 0.0;
-  for (std::size_t r = 0; r < m; ++r)
-    for (int j = 0; j < c; ++j) {
-      const float dy = g[r * c + j];
-      sb[j] += dy;
-      sg[j] += dy * ((xs[r * c + j] - mu[j]) * is[j]);
-    }
+  row_sums(m, c, sb, [&](std::size_t r, int j) { return double(g[r * c + j]); });
+  row_sums(m, c, sg, [&](std::size_t r, int j) {
+    return double(g[r * c + j] * ((xs[r * c + j] - mu[j]) * is[j]));
+  });
   for (int j = 0; j < c; ++j) {
     dbeta_[j] = float(sb[j]);
     dgamma_[j] = float(sg[j]);
@@ -125,11 +142,13 @@ void BatchNorm::backward(std::span<const Tensor* const> in, const Tensor& out, c
   dx->resize(x.shape());
   float* d = dx->data();
   if (ctx.phase == Phase::Eval) {
+#pragma omp parallel for schedule(static) if(x.size() >= kParallelMin)
     for (std::size_t r = 0; r < m; ++r)
       for (int j = 0; j < c; ++j) d[r * c + j] = gamma_[j] * is[j] * g[r * c + j];
     return;
   }
   const float inv_m = 1.0f / float(m);
+#pragma omp parallel for schedule(static) if(x.size() >= kParallelMin)
   for (std::size_t r = 0; r < m; ++r)
     for (int j = 0; j < c; ++j) {
       const float xhat = (xs[r * c + j] - mu[j]) * is[j];

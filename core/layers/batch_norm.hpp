@@ -43,6 +43,12 @@ class BatchNorm : public Layer {
   Tensor running_;                                 // [2c]: running mean (starts at 0), running variance (1)
   std::vector<float> mean_, invstd_;               // [c] statistics used by the last forward
   std::vector<double> acc0_, acc1_;                // [c] reduction scratch
+  std::vector<double> parts_;                      // [kParts, c] the row parts' partial sums
+  // sum[j] = sum over rows r < m of term(r, j), as kParts fixed row parts added in part order (threads
+  // take parts, so the sums do not depend on the thread count)
+  template <class Term>
+  void row_sums(std::size_t m, int c, double* sum, Term term);
+  static constexpr int kParts = 8;
 
   GG_LAYER_CUDA
 };

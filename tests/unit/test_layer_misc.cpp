@@ -188,6 +188,7 @@ TEST(LayerThreads, ResultsIndependentOfThreadCount) {
       {[] { return std::make_unique<AvgPool>(AvgPoolOptions{.kernel = 3, .stride = 2, .pad = 1}); }, s},
       {[] { return std::make_unique<LRN>(LRNOptions{}); }, s},
       {[] { return std::make_unique<ReLU>(); }, s},
+      {[] { return std::make_unique<BatchNorm>(BatchNormOptions{}); }, s},
   };
   const int saved = omp_get_max_threads();
   for (const auto& c : cases) {
