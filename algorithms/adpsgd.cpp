@@ -51,6 +51,7 @@
 #include "algorithms/spec.hpp"
 #include "core/util/error.hpp"
 #include "core/util/rng.hpp"
+#include "core/comm/charged_ops.hpp"
 
 namespace gg {
 
@@ -248,8 +249,7 @@ class AdPsgd final : public Algorithm {
   const float* snapshot() {
     std::span<const float> x = model_.params();
     if (!async_) return x.data();
-    std::copy(x.begin(), x.end(), snap_.begin());
-    comm_.account_memory(2 * sizeof(float) * x.size());
+    ops::copy(comm_, x, snap_);
     return snap_.data();
   }
 
@@ -268,8 +268,7 @@ class AdPsgd final : public Algorithm {
       if (done_ == posted_ || !ready(recvs_[done_ % 2], block)) return false;  // (block: never the former)
       float* y = buf_[done_ % 2].data();  // x_{a_k} -> y_k = (y_{k-1} + x_{a_k}) / 2
       const float* prev = done_ == 0 ? own_ : buf_[(done_ - 1) % 2].data();
-      for (std::size_t i = 0; i < n; ++i) y[i] = 0.5f * (prev[i] + y[i]);
-      comm_.account_memory(3 * bytes);
+      ops::average(comm_, std::span<const float>(prev, n), std::span<const float>(y, n), std::span<float>(y, n));
       sends_[done_ % 2] = comm_.isend(y, bytes, choosers_[done_], tag_ + 1);
       stats_.bytes_sent += bytes;
       ++done_;
@@ -318,12 +317,10 @@ class AdPsgd final : public Algorithm {
 
   void apply(std::span<float> x, const float* y) {
     if (!async_) {
-      std::copy(y, y + x.size(), x.begin());
-      comm_.account_memory(2 * sizeof(float) * x.size());
+      ops::copy(comm_, std::span<const float>(y, x.size()), x);
       return;
     }
-    for (std::size_t i = 0; i < x.size(); ++i) x[i] += y[i] - snap_[i];
-    comm_.account_memory(4 * sizeof(float) * x.size());
+    ops::correct(comm_, x, std::span<const float>(y, x.size()), snap_, 1.0f);
   }
 
   Communicator& comm_;

@@ -43,6 +43,7 @@
 #include "algorithms/spec.hpp"
 #include "core/comm/nccl_comm.hpp"
 #include "core/util/error.hpp"
+#include "core/comm/charged_ops.hpp"
 
 namespace gg {
 
@@ -192,9 +193,7 @@ class AllreduceSgd final : public Algorithm {
     s.active = true;
     const Bucket& b = buckets_[i];
     if (stale_) {  // the model's gradients change in the next backward, before this allreduce completes
-      const auto g = model_.grads().subspan(b.offset, b.count);
-      std::copy(g.begin(), g.end(), s.copy.begin() + std::ptrdiff_t(b.offset));
-      comm_.account_memory(2 * sizeof(float) * b.count);
+      ops::copy(comm_, model_.grads().subspan(b.offset, b.count), std::span<float>(s.copy).subspan(b.offset, b.count));
     }
     if (comm_.size() == 1) return;
     s.reqs[i] = nccl_ ? nccl_->allreduce_sum(model_.device_grads().subspan(b.offset, b.count))
@@ -217,8 +216,7 @@ class AllreduceSgd final : public Algorithm {
     std::span<float> g = data(s);
     if (comm_.size() > 1) {
       const float inv = 1.0f / float(comm_.size());
-      for (float& x : g) x *= inv;
-      comm_.account_memory(2 * sizeof(float) * g.size());
+      ops::scale(comm_, g, inv);
     }
     optimizer.step(model_.params(), g, lr);
     s.active = false;

@@ -28,6 +28,7 @@
 #include "algorithms/algo_util.hpp"
 #include "algorithms/spec.hpp"
 #include "core/util/error.hpp"
+#include "core/comm/charged_ops.hpp"
 
 namespace gg {
 
@@ -118,20 +119,15 @@ class Dpsgd final : public Algorithm {
       }
       // delta = sum_j W_ij (x_j - x_i) = (sum_{j in N(i)} x_j - |N(i)| x_i) / (|N(i)| + 1)
       const float inv = 1.0f / float(nbrs_.size() + 1), deg = float(nbrs_.size());
-      for (std::size_t i = 0; i < n_; ++i) delta_[i] = -deg * x[i];
-      for (std::size_t k = 0; k < nbrs_.size(); ++k) {
-        const float* r = recv_.data() + k * n_;
-        for (std::size_t i = 0; i < n_; ++i) delta_[i] += r[i];
-      }
-      for (float& d : delta_) d *= inv;
-      // delta from x (read, write), + each neighbour (read 2, write), scale (read, write)
-      comm_.account_memory(sizeof(float) * n_ * (2 + 3 * nbrs_.size() + 2));
+      ops::scaled_copy(comm_, x, -deg, delta_);
+      for (std::size_t k = 0; k < nbrs_.size(); ++k)
+        ops::add(comm_, delta_, std::span<const float>(recv_.data() + k * n_, n_));
+      ops::scale(comm_, delta_, inv);
       comm_.account_staging(sizeof(float) * n_);  // d_i, host -> device
     }
     st.optimizer.step(x, model_.grads(), st.lr);
     if (mixed) {
-      for (std::size_t i = 0; i < n_; ++i) x[i] += delta_[i];
-      comm_.account_memory(3 * sizeof(float) * n_);
+      ops::add(comm_, x, delta_);
     }
   }
 

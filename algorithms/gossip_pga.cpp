@@ -31,6 +31,7 @@
 #include "algorithms/iallreduce.hpp"
 #include "algorithms/pair_exchange.hpp"
 #include "core/util/error.hpp"
+#include "core/comm/charged_ops.hpp"
 
 namespace gg {
 
@@ -118,8 +119,7 @@ class GossipPga final : public Algorithm {
     }
     const float inv = 1.0f / float(p);
     for (std::span<float> x : arrays) {
-      for (float& v : x) v *= inv;
-      comm_.account_memory(2 * sizeof(float) * x.size());
+      ops::scale(comm_, x, inv);
       own.bytes_sent += 2 * std::uint64_t(p - 1) * x.size() * sizeof(float) / std::uint64_t(p);
     }
   }

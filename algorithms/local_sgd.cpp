@@ -18,6 +18,7 @@
 #include "algorithms/algo_util.hpp"
 #include "algorithms/iallreduce.hpp"
 #include "algorithms/spec.hpp"
+#include "core/comm/charged_ops.hpp"
 
 namespace gg {
 
@@ -76,8 +77,7 @@ class LocalSgd final : public Algorithm {
 
  private:
   void scale(std::span<float> x, float a) {
-    for (float& v : x) v *= a;
-    comm_.account_memory(2 * sizeof(float) * x.size());
+    ops::scale(comm_, x, a);
   }
 
   void allreduce(std::span<float> x) {

@@ -6,6 +6,7 @@
 
 #include "algorithms/algo_util.hpp"
 #include "core/util/error.hpp"
+#include "core/comm/charged_ops.hpp"
 
 namespace gg {
 
@@ -131,8 +132,7 @@ void PairExchange::post(Slot& s, std::size_t b, int parity) {
     const float* src = array(a).data() + off;
     if (opt_.timing == Timing::Async) {  // the model's buffer changes before this send completes
       float* copy = s.send.data() + std::size_t(a) * n + off;
-      std::copy(src, src + cnt, copy);
-      comm_.account_memory(2 * sizeof(float) * cnt);
+      ops::copy(comm_, std::span<const float>(src, cnt), std::span<float>(copy, cnt));
       src = copy;
     }
     const std::size_t r = (b * std::size_t(arrays()) + std::size_t(a)) * 2;
@@ -156,8 +156,7 @@ void PairExchange::average_into(Slot& s) {
   for (int a = 0; a < arrays(); ++a) {
     std::span<float> x = array(a);
     const float* r = s.recv.data() + std::size_t(a) * n;
-    for (std::size_t i = 0; i < n; ++i) x[i] = 0.5f * (x[i] + r[i]);
-    comm_.account_memory(3 * sizeof(float) * n);
+    ops::average(comm_, x, std::span<const float>(r, n), x);
   }
   s.active = false;
   std::fill(s.posted.begin(), s.posted.end(), char(0));
@@ -169,8 +168,7 @@ void PairExchange::correct_toward(Slot& s) {
     std::span<float> x = array(a);
     const float* r = s.recv.data() + std::size_t(a) * n;
     const float* sent = s.send.data() + std::size_t(a) * n;
-    for (std::size_t i = 0; i < n; ++i) x[i] += 0.5f * (r[i] - sent[i]);
-    comm_.account_memory(4 * sizeof(float) * n);
+    ops::correct(comm_, x, std::span<const float>(r, n), std::span<const float>(sent, n), 0.5f);
   }
   s.active = false;
   std::fill(s.posted.begin(), s.posted.end(), char(0));

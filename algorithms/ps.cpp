@@ -6,6 +6,7 @@
 
 #include "algorithms/algo_util.hpp"
 #include "core/util/error.hpp"
+#include "core/comm/charged_ops.hpp"
 
 namespace gg {
 
@@ -59,7 +60,7 @@ ParameterServer::ParameterServer(PsOptions opt, const AlgorithmEnv& env, const s
   }
   mine_ = shard(n, opt_.servers, server_);
   sgd_ = shard_optimizer(env.optimizer, model_, mine_);
-  sgd_->set_memory_hook([this](std::size_t bytes) { comm_.account_memory(bytes); });
+  sgd_->set_memory_hook(ops::memory_hook(comm_));
   params_.assign(mine_.count, 0.0f);
   inbox_.assign(mine_.count, 0.0f);
   if (!opt_.async) sum_.assign(mine_.count, 0.0f);
@@ -144,19 +145,16 @@ int ParameterServer::next_in_worker_order() {
 void ParameterServer::apply_sync(int w, const Header& h) {
   if (arrived_ == 0) {
     current_ = h;
-    std::copy(inbox_.begin(), inbox_.end(), sum_.begin());
-    comm_.account_memory(2 * sizeof(float) * sum_.size());
+    ops::copy(comm_, inbox_, sum_);
   } else {
     if (h.step != current_.step)
       throw std::runtime_error("ps sync: worker " + std::to_string(w) + " pushed step " + std::to_string(h.step) +
                                " while step " + std::to_string(current_.step) + " is being collected");
-    for (std::size_t i = 0; i < sum_.size(); ++i) sum_[i] += inbox_[i];
-    comm_.account_memory(3 * sizeof(float) * sum_.size());
+    ops::add(comm_, sum_, inbox_);
   }
   if (++arrived_ < workers_) return;
   const float inv = 1.0f / float(workers_);
-  for (float& x : sum_) x *= inv;
-  comm_.account_memory(2 * sizeof(float) * sum_.size());
+  ops::scale(comm_, sum_, inv);
   sgd_->step(params_, sum_, current_.lr);
   for (int v = 0; v < workers_; ++v) {
     ++applied_[std::size_t(v)];
@@ -168,8 +166,7 @@ void ParameterServer::apply_sync(int w, const Header& h) {
 
 void ParameterServer::apply_async(int w, const Header& h) {
   const float inv = 1.0f / float(workers_);
-  for (float& x : inbox_) x *= inv;
-  comm_.account_memory(2 * sizeof(float) * inbox_.size());
+  ops::scale(comm_, inbox_, inv);
   sgd_->step(params_, inbox_, h.lr);
   ++applied_[std::size_t(w)];
   if (may_answer(w)) answer(w);

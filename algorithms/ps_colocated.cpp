@@ -13,6 +13,7 @@
 #include "algorithms/ps.hpp"
 #include "core/util/error.hpp"
 #include "core/util/state_io.hpp"
+#include "core/comm/charged_ops.hpp"
 
 namespace gg {
 
@@ -25,7 +26,7 @@ class ColocatedPs final : public Algorithm {
     for (int s = 0; s < p; ++s) shards_.push_back(ParameterServer::shard(model_.num_params(), p, s));
     mine_ = shards_[std::size_t(r)];
     sgd_ = shard_optimizer(env.optimizer, model_, mine_);
-    sgd_->set_memory_hook([this](std::size_t bytes) { comm_.account_memory(bytes); });
+    sgd_->set_memory_hook(ops::memory_hook(comm_));
     inbox_.assign(std::size_t(p) * mine_.count, 0.0f);
     sum_.assign(mine_.count, 0.0f);
     const int tags = comm_.reserve_tags(2);  // every rank alike
@@ -57,23 +58,19 @@ class ColocatedPs final : public Algorithm {
         push_out_[uq] = comm_.isend(g + sh.offset, sh.count * sizeof(float), q, grad_tag_);
         stats_.bytes_sent += sh.count * sizeof(float);
       }
-      std::copy(g + mine_.offset, g + mine_.offset + m, sum_.begin());  // own push first
-      comm_.account_memory(2 * sizeof(float) * m);
+      ops::copy(comm_, std::span<const float>(g + mine_.offset, m), std::span<float>(sum_.data(), m));  // own push first
       for (int k = 1; k < p; ++k) {  // then the others in the fixed order r+1, ..., r-1
         const std::size_t q = std::size_t((r + k) % p);
         {
           TimeScope wt(comm_, stats_.wait_s);
           push_in_[q].wait();
         }
-        const float* in = inbox_.data() + q * m;
-        for (std::size_t i = 0; i < m; ++i) sum_[i] += in[i];
-        comm_.account_memory(3 * sizeof(float) * m);
+        ops::add(comm_, std::span<float>(sum_.data(), m), std::span<const float>(inbox_.data() + q * m, m));
       }
     }
     if (p > 1) {
       const float inv = 1.0f / float(p);
-      for (float& x : sum_) x *= inv;
-      comm_.account_memory(2 * sizeof(float) * m);
+      ops::scale(comm_, std::span<float>(sum_.data(), m), inv);
     }
     sgd_->step(model_.params().subspan(mine_.offset, m), sum_, st.lr);
     TimeScope t(comm_, stats_.comm_s);

@@ -1,4 +1,5 @@
 #include "algorithms/ring_allreduce.hpp"
+#include "core/comm/charged_ops.hpp"
 
 #include <algorithm>
 #include <stdexcept>
@@ -92,9 +93,7 @@ void RingAllreduce::start_round() {
 void RingAllreduce::finish_round() {
   const Round& r = rounds_[round_];
   if (r.reduce) {
-    float* dst = data_.data() + r.recv_off;
-    for (std::size_t i = 0; i < r.recv_len; ++i) dst[i] += tmp_[i];
-    comm_.account_memory(3 * sizeof(float) * r.recv_len);  // read both, write one
+    ops::add(comm_, data_.subspan(r.recv_off, r.recv_len), std::span<const float>(tmp_.data(), r.recv_len));
   }
   if (++round_ < rounds_.size()) start_round();
   else comm_.account_staging(data_.size_bytes());  // host -> device, once

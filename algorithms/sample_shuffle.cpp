@@ -6,6 +6,7 @@
 
 #include "algorithms/algo_util.hpp"
 #include "core/util/error.hpp"
+#include "core/comm/charged_ops.hpp"
 
 namespace gg {
 
@@ -46,11 +47,10 @@ std::size_t SampleShuffle::pack(const Batch& b) {
                            std::to_string(max_batch_) + " of " + sample_.str());
   char* p = reinterpret_cast<char*>(send_.data());
   const std::int64_t n64 = std::int64_t(n);
-  std::memcpy(p, &n64, 8);
-  std::memcpy(p + 8, b.ids.data(), 8 * n);
-  std::memcpy(p + 8 + 8 * n, b.labels.data(), 4 * n);
-  std::memcpy(p + 8 + 8 * n + 4 * (n + (n & 1)), b.x.data(), 4 * n * per_sample_);
-  comm_.account_memory(2 * bytes_for(n));  // read the batch, write the message
+  ops::copy_bytes(comm_, p, &n64, 8);  // read the batch, write the message
+  ops::copy_bytes(comm_, p + 8, b.ids.data(), 8 * n);
+  ops::copy_bytes(comm_, p + 8 + 8 * n, b.labels.data(), 4 * n);
+  ops::copy_bytes(comm_, p + 8 + 8 * n + 4 * (n + (n & 1)), b.x.data(), 4 * n * per_sample_);
   return bytes_for(n);
 }
 
@@ -63,10 +63,9 @@ void SampleShuffle::unpack(Batch& b) const {
   b.ids.resize(n);
   b.labels.resize(n);
   b.x.resize(sample_.with_batch(int(n)));
-  std::memcpy(b.ids.data(), p + 8, 8 * n);
-  std::memcpy(b.labels.data(), p + 8 + 8 * n, 4 * n);
-  std::memcpy(b.x.data(), p + 8 + 8 * n + 4 * (n + (n & 1)), 4 * n * per_sample_);
-  comm_.account_memory(2 * bytes_for(n));
+  ops::copy_bytes(comm_, b.ids.data(), p + 8, 8 * n);
+  ops::copy_bytes(comm_, b.labels.data(), p + 8 + 8 * n, 4 * n);
+  ops::copy_bytes(comm_, b.x.data(), p + 8 + 8 * n + 4 * (n + (n & 1)), 4 * n * per_sample_);
 }
 
 void SampleShuffle::exchange(Batch& batch, Partners partners, StepStats& stats) {

@@ -36,6 +36,7 @@
 #include "algorithms/schedule.hpp"
 #include "algorithms/spec.hpp"
 #include "core/util/error.hpp"
+#include "core/comm/charged_ops.hpp"
 
 namespace gg {
 
@@ -140,12 +141,10 @@ class Sgp final : public Algorithm {
 
  private:
   void halve() {
-    for (float& a : xw_) a *= 0.5f;
-    comm_.account_memory(2 * sizeof(float) * xw_.size());  // read, write
+    ops::scale(comm_, xw_, 0.5f);
   }
   void add_received() {
-    for (std::size_t i = 0; i <= n_; ++i) xw_[i] += recv_[i];
-    comm_.account_memory(3 * sizeof(float) * xw_.size());  // read both, write one
+    ops::add(comm_, xw_, std::span<const float>(recv_.data(), xw_.size()));
   }
   void wait_all() {
     for (Request& r : reqs_) r.wait();
@@ -182,8 +181,7 @@ class Sgp final : public Algorithm {
     halve();
     {
       TimeScope t(comm_, stats_.comm_s);
-      std::copy(xw_.begin(), xw_.end(), send_.begin());
-      comm_.account_memory(2 * sizeof(float) * xw_.size());
+      ops::copy(comm_, xw_, std::span<float>(send_.data(), xw_.size()));
     }
     if (had) add_received();  // recv_ is free again for this step's receive
     TimeScope t(comm_, stats_.comm_s);
@@ -194,8 +192,7 @@ class Sgp final : public Algorithm {
   void write_z() {
     std::span<float> z = model_.params();
     const float w = xw_[n_];
-    for (std::size_t i = 0; i < n_; ++i) z[i] = xw_[i] / w;
-    comm_.account_memory(2 * sizeof(float) * n_);
+    ops::divided_copy(comm_, std::span<const float>(xw_.data(), n_), w, z.first(n_));
   }
 
   Communicator& comm_;

@@ -181,7 +181,8 @@ class Communicator {
   // Announces memory-bound host work the caller has just done: `bytes` read plus written by a copy,
   // average, correction, reduction, pack/unpack or optimizer update. Plain transports ignore it; a
   // metering communicator counts it and, on a simulated cluster, charges it at the node's memory
-  // bandwidth (metered_communicator.hpp). Algorithms call it for every such pass they make.
+  // bandwidth (metered_communicator.hpp). Algorithms make every such pass through core/comm/charged_ops.hpp,
+// which calls it with the bytes each pass reads and writes.
   virtual void account_memory(std::size_t bytes) {}
 
   // GPU staging. A metering communicator on a simulated GPU cluster charges a device->host copy of every
