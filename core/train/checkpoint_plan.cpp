@@ -1,9 +1,61 @@
 #include "core/train/checkpoint_plan.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "core/log/output_claim.hpp"
 #include "core/util/build_info.hpp"
 #include "core/util/error.hpp"
+#include "core/util/message.hpp"
+#include "core/util/regular_file.hpp"
 
 namespace gg {
+
+namespace fs = std::filesystem;
+
+void check_checkpoint_folder(const std::string& log_path) {
+  const std::string dir = CheckpointStore::dir_for(log_path);
+  const auto bad = [&](const std::string& why) {
+    throw InputError("output.path: " + shown(log_path) + ": its checkpoint folder " + shown(dir) + " " + why);
+  };
+  std::error_code ec_dir, ec_log;
+  const fs::path dir_real = fs::weakly_canonical(dir, ec_dir), log_real = fs::weakly_canonical(log_path, ec_log);
+  if (!ec_dir && !ec_log && dir_real == log_real) bad("is the run log itself");
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) {
+    const int err = errno;
+    if (err == ENOENT) {
+      struct stat l {};
+      if (::lstat(dir.c_str(), &l) == 0) bad("is a symbolic link to nothing");
+      return;  // made at the first checkpoint, in the log's folder
+    }
+    bad(std::string("cannot be accessed (") + std::strerror(err) + ")");
+  }
+  if (!S_ISDIR(st.st_mode)) bad("is " + (S_ISREG(st.st_mode) ? std::string("a regular file") : file_kind(st.st_mode)) + ", not a folder");
+  // Writable: the only reliable test is to try (permissions, read-only mounts, ACLs).
+  const std::string probe = dir + "/.gg_train.probe-" + std::to_string(getpid());
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) bad(std::string("does not accept new files (") + std::strerror(errno) + ")");
+  ::close(fd);
+  ::unlink(probe.c_str());
+  // Claimed by another live run: its committed manifest names another log, which a live run writes.
+  const std::optional<CheckpointManifest> m = CheckpointStore(dir, 0, 1).latest();
+  if (!m || !m->config.is_object()) return;
+  const auto out = m->config.find("output");
+  if (out == m->config.end() || !out->is_object() || !out->contains("path") || !(*out)["path"].is_string()) return;
+  const std::string other = (*out)["path"].get<std::string>();
+  std::error_code ec;
+  const fs::path other_real = fs::weakly_canonical(other, ec);
+  if (ec || other_real == log_real) return;
+  if (const std::string holder = OutputClaim::holder_of(other); !holder.empty())
+    bad("is claimed by another live run: its checkpoint is of the log " + shown(other, 80) + " (" + holder +
+        "); choose another output.path");
+}
 
 std::vector<std::string> resumable_config_changes() {
   return {"train.log_every", "train.checkpoint_every", "train.checkpoint_minutes", "train.stop_check_every"};
