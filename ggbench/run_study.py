@@ -51,6 +51,8 @@ def main(argv=None):
         known = registry.from_binary(binary)
         study, runs = runner.plan(doc, args.target, known, args)
         launchers.check_ready(launcher, runs, args.target, args.dry_run)
+        if not args.dry_run:
+            runner.claim(os.path.join(args.results, study.name), prog)
     except (StudyError, registry.RegistryError) as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 2

@@ -32,6 +32,39 @@ def check_args(args):
     if args.ranks is not None and min(args.ranks) < 1:
         raise studies.StudyError("--ranks: expected positive integers")
     studies.check_cli_sets(args.set)
+    if os.path.exists(args.results) and not os.path.isdir(args.results):
+        raise studies.StudyError(f"--results {args.results}: exists and is not a folder")
+
+
+_CLAIMS = []  # the open, locked claim files: held until the process ends
+
+
+def claim(study_dir, prog):
+    """Claims a study's results folder for this runner, as gg_train claims its log: a write lock on
+    <study_dir>/.runner.lock, which the kernel drops when the process ends (a killed runner leaves no
+    stale claim). A second runner on a live folder is refused (StudyError) before it writes anything."""
+    import fcntl
+    try:
+        os.makedirs(study_dir, exist_ok=True)
+        fd = os.open(os.path.join(study_dir, ".runner.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as e:
+        raise studies.StudyError(f"{study_dir}: cannot create the results folder ({e.strerror})") from None
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = ""
+        try:
+            holder = os.read(fd, 200).decode(errors="replace").strip()
+        except OSError:
+            pass
+        os.close(fd)
+        raise studies.StudyError(f"{study_dir}: another study runner is writing this results folder"
+                                 f"{' (' + holder + ')' if holder else ''}; wait until it ends or choose "
+                                 "another --results") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{prog} pid {os.getpid()}\n".encode())
+    _CLAIMS.append(fd)
+    return fd
 
 
 def plan(doc, src, registry, args, first=(), transform=None):
