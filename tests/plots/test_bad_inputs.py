@@ -137,6 +137,29 @@ class Tools(unittest.TestCase):
         r = self.run_tool("scripts/summarize.py", path, "--build-dir", self.build)
         self.assert_one_error(r, "summarize", path, "checksum does not match (fletcher32)")
 
+    def test_gg_train_logs_carry_checksums(self):
+        """A log written by the built gg_train (GG_TRAIN): every dataset has fletcher32; a flipped byte in
+        a chunk of /steps/compute_s is an error of summarize.py, not a number."""
+        gg = os.environ.get("GG_TRAIN")
+        if not gg or not os.path.exists(gg):
+            self.skipTest("GG_TRAIN (the built gg_train) not given")
+        path = self.root / "real.h5"
+        subprocess.run([gg, "--quiet", "--set", "data.name=synthetic", "--set", "data.shape=[28,28,1]",
+                        "--set", "data.train_size=512", "--set", "data.test_size=64", "--set", "train.max_steps=4",
+                        "--set", f"output.path={path}"], check=True, capture_output=True, timeout=120,
+                       env=dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1"))
+        with h5py.File(path, "r") as f:
+            unsummed = []
+            f.visititems(lambda n, o: unsummed.append(n) if isinstance(o, h5py.Dataset) and not o.fletcher32 else None)
+            self.assertEqual(unsummed, [], "datasets without a checksum")
+            chunk = f["steps/compute_s"].id.get_chunk_info(0)
+        self.assertIsNotNone(runlog.load(str(path)))
+        data = bytearray(path.read_bytes())
+        data[chunk.byte_offset + chunk.size // 2] ^= 0x5A
+        path.write_bytes(bytes(data))
+        r = self.run_tool("scripts/summarize.py", path, "--build-dir", self.build)
+        self.assert_one_error(r, "summarize", path, "checksum does not match (fletcher32)")
+
     def test_a_read_overlapping_a_flush_is_retried(self):
         path = self.log("live")
         real, calls = runlog._read, []
