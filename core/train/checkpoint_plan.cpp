@@ -62,8 +62,10 @@ std::vector<std::string> resumable_config_changes() {
 }
 
 void clear_stale_checkpoints(const CheckpointSetup& setup, const Communicator& world) {
-  if (setup.plan && !setup.plan->resume && !setup.already_finished && world.rank() == 0)
-    CheckpointStore::clear(setup.plan->store.dir());
+  if (!setup.plan || world.rank() != 0) return;
+  struct stat st {};
+  if (::lstat(setup.plan->stop_file.c_str(), &st) == 0 && S_ISREG(st.st_mode)) ::unlink(setup.plan->stop_file.c_str());
+  if (!setup.plan->resume && !setup.already_finished) CheckpointStore::clear(setup.plan->store.dir());
 }
 
 CheckpointSetup plan_checkpoints(const RunConfig& cfg, const std::string& algorithm, int workers,
@@ -75,8 +77,9 @@ CheckpointSetup plan_checkpoints(const RunConfig& cfg, const std::string& algori
   }
   const std::string dir = CheckpointStore::dir_for(cfg.output);
   const TrainOptions& t = cfg.train;
-  setup.plan = std::make_unique<CheckpointPlan>(CheckpointPlan{CheckpointStore(dir, world.rank(), world.size()), {}, false, {}, {}});
+  setup.plan = std::make_unique<CheckpointPlan>(CheckpointPlan{CheckpointStore(dir, world.rank(), world.size()), {}, false, {}, {}, {}});
   CheckpointPlan& plan = *setup.plan;
+  plan.stop_file = cfg.output + ".stop";
   plan.manifest.ranks = world.size();
   plan.manifest.workers = workers;
   plan.manifest.algorithm = algorithm;

@@ -19,6 +19,7 @@ struct CheckpointPlan {
   bool final_checkpoint = false;  // also one after the last step (the trained model, state complete)
   std::optional<std::vector<std::byte>> resume;  // this rank's state to continue from
   std::string resume_source;      // its file, for messages
+  std::string stop_file;          // <output.path>.stop: a stop request (core/train/run_control.hpp)
 };
 
 struct CheckpointSetup {
@@ -46,7 +47,9 @@ std::vector<std::string> resumable_config_changes();
 CheckpointSetup plan_checkpoints(const RunConfig& cfg, const std::string& algorithm, int workers,
                                  Communicator& world, bool resume);
 // A fresh run, once every rank has agreed to start: rank 0 removes the checkpoints of the finished run
-// that last wrote to this output.path (they describe a log this run replaces).
+// that last wrote to this output.path (they describe a log this run replaces). Every run (fresh or
+// resumed): rank 0 removes a stop request file left from before it started (the one that stopped the
+// run being resumed).
 void clear_stale_checkpoints(const CheckpointSetup& setup, const Communicator& world);
 
 }  // namespace gg

@@ -121,7 +121,7 @@ TrainResult Trainer::train() {
   const std::int64_t eval_gap = evals > 0 ? per_epoch / evals + 1 : total;
   pending_.reserve(std::size_t(std::min<std::int64_t>({eval_gap, total, std::int64_t(kStepsPerWrite)})) + 1);
   HealthMonitor health(opt_.max_loss, opt_.health_every, comms_.workers);
-  RunControl control(opt_, plan_ != nullptr, comms_.workers);
+  RunControl control(opt_, plan_ != nullptr, comms_.workers, plan_ ? plan_->stop_file : std::string());
 
   const ComputeNoise noise(opt_.noise, opt_.seed, algo.worker_index(), workers);
   StepRunner runner(algo, learner_.model, learner_.optimizer, opt_.seed, &noise);
