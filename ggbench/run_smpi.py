@@ -191,7 +191,8 @@ def main(argv=None):
         return status, rc, f" wall ({cpu:.1f} s CPU), {sim if sim is not None else float('nan'):.3f} s simulated"
 
     failed, logs = runner.execute(runs, command, args.timeout, args.dry_run, "simulated ranks", prepare, check,
-                                  launcher="smpirun", study=study.name)
+                                  launcher="smpirun", study=study.name,
+                                  resume=runner.resume_plan(runs) if args.resume else None)
     if args.dry_run:
         return 0
     if logs:
