@@ -68,6 +68,31 @@ void clear_stale_checkpoints(const CheckpointSetup& setup, const Communicator& w
   if (!setup.plan->resume && !setup.already_finished) CheckpointStore::clear(setup.plan->store.dir());
 }
 
+namespace {
+
+// The folder this log's checkpoints went to before each log had its own (the log's extension replaced
+// by .ckpt: run.h5 -> run.ckpt), if it holds a committed checkpoint of this very log (its config's
+// output.path names it): "" otherwise.
+std::string legacy_folder(const std::string& log_path) {
+  fs::path p(log_path);
+  p.replace_extension(".ckpt");
+  const std::string old = p.string();
+  if (old == CheckpointStore::dir_for(log_path)) return "";
+  try {
+    const std::optional<CheckpointManifest> m = CheckpointStore(old, 0, 1).latest();
+    if (!m || !m->config.is_object() || !m->config.contains("output")) return "";
+    const nlohmann::json& out = m->config["output"];
+    if (!out.is_object() || !out.contains("path") || !out["path"].is_string()) return "";
+    std::error_code a, b;
+    return fs::weakly_canonical(out["path"].get<std::string>(), a) == fs::weakly_canonical(log_path, b) && !a && !b
+               ? old : "";
+  } catch (const InputError&) {
+    return "";  // not readable as a checkpoint: not this log's
+  }
+}
+
+}  // namespace
+
 CheckpointSetup plan_checkpoints(const RunConfig& cfg, const std::string& algorithm, int workers,
                                  Communicator& world, bool resume) {
   CheckpointSetup setup;
@@ -92,9 +117,19 @@ CheckpointSetup plan_checkpoints(const RunConfig& cfg, const std::string& algori
       throw InputError("output.path: " + dir + " holds the checkpoint of an unfinished run (after step " +
                        std::to_string(m->step) + "): continue it with --resume (unless it is still running), or "
                        "remove that folder to start over");
+    if (const std::string old = m ? "" : legacy_folder(cfg.output); !old.empty())
+      if (const auto o = CheckpointStore(old, 0, 1).latest(); o && !o->final)
+        throw InputError("output.path: " + old + " (the checkpoint folder name of older builds) holds the checkpoint "
+                         "of this log's unfinished run (after step " + std::to_string(o->step) + "): rename it to " +
+                         dir + " and continue it with --resume, or remove it to start over");
     return setup;
   }
-  if (!m) throw InputError("--resume: no checkpoint in " + dir + " (no LATEST: the run wrote none; start it without --resume)");
+  if (!m) {
+    if (const std::string old = legacy_folder(cfg.output); !old.empty())
+      throw InputError("--resume: no checkpoint in " + dir + ", but " + old + " holds one of this log in the folder "
+                       "name of older builds: rename it to " + dir + " and resume again");
+    throw InputError("--resume: no checkpoint in " + dir + " (no LATEST: the run wrote none; start it without --resume)");
+  }
   const std::string latest = dir + "/LATEST";
   if (m->ranks != world.size() || m->workers != workers)
     throw InputError("--resume: " + latest + " was written by " + std::to_string(m->ranks) + " ranks (" +

@@ -271,6 +271,15 @@ CASES = [
     # run.h5 and run.hdf5 used to share run.ckpt/: now each log has its own folder (LOG.ckpt)
     Case("ckpt_each_log_its_own_folder", "", code=0, sets=["output.path={d}/out/run.hdf5", "train.max_steps=2"],
          setup=lambda d: {"_": fifo(os.path.join(d, "out", "run.ckpt", "LATEST"))}, leaves=["out/run.hdf5"]),
+    # checkpoints of older builds (LOG stem + .ckpt) are not silently ignored
+    Case("ckpt_legacy_folder_unfinished", "{d}/out/run.ckpt (the checkpoint folder name of older builds) holds the "
+         "checkpoint of this log's unfinished run (after step 4): rename it to {d}/out/run.h5.ckpt",
+         setup=lambda d: write(os.path.join(d, "out", "run.ckpt", "LATEST"),
+                               manifest_naming(os.path.join(d, "out", "run.h5")).encode()) and {}),
+    Case("ckpt_legacy_folder_resume", "--resume: no checkpoint in {d}/out/run.h5.ckpt, but {d}/out/run.ckpt holds one "
+         "of this log in the folder name of older builds", argv=["--resume"],
+         setup=lambda d: write(os.path.join(d, "out", "run.ckpt", "LATEST"),
+                               manifest_naming(os.path.join(d, "out", "run.h5")).encode()) and {}),
     # --resume changes nothing until every rank has verified its checkpoint: a refused one leaves the log
     Case("ckpt_mpi_resume_works", "", code=0, np=2, sets=CHECKPOINTED, argv=["--resume"], setup=killed_then(None),
          leaves=resumed_files(2)),
