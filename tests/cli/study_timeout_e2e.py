@@ -2,7 +2,10 @@
 """A study run stopped at run_study.py's --timeout and continued with run_study.py --resume ends
 BITWISE equal to the same run uninterrupted (registered with ctest by tests/cli/CMakeLists.txt).
 
-    study_timeout_e2e.py --gg-train PATH --work DIR [--algo NAME] [--ranks P]
+    study_timeout_e2e.py --gg-train PATH --work DIR [--algo NAME] [--ranks P] [--slurm]
+
+--slurm: every run through srun inside salloc, on a one-node Slurm that the test starts
+(tests/slurm/local_slurm.py; exit 77, skipped, where it cannot start).
 
 At the timeout the runner creates the run's stop request file (<log>.stop, core/train/run_control.hpp)
 instead of signalling mpirun (which kills the ranks one second after forwarding a SIGTERM): the ranks
@@ -27,11 +30,11 @@ from ggbench import checkpoint  # noqa: E402
 
 
 def study(a, results, *extra):
-    cmd = ["/usr/bin/python3", os.path.join(REPO, "scripts", "run_study.py"), os.path.join(a.work, "config.json"),
+    cmd = list(a.prefix) + ["/usr/bin/python3", os.path.join(REPO, "scripts", "run_study.py"), os.path.join(a.work, "config.json"),
            "--ranks", str(a.ranks), "--build-dir", os.path.join(a.work, "build"), "--results", results, "--no-plots",
-           "--set", f"algorithm.name={a.algo}", *extra]
+           "--set", f"algorithm.name={a.algo}", *a.launcher, *extra]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
-                       env=dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1"))
+                       env=dict(a.env, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1"))
     return p.returncode, p.stdout + p.stderr
 
 
@@ -42,7 +45,25 @@ def main():
     ap.add_argument("--algo", default="gossipgrad")
     ap.add_argument("--ranks", type=int, default=2)
     ap.add_argument("--timeout", type=float, default=3.0)
+    ap.add_argument("--slurm", action="store_true")
     a = ap.parse_args()
+    a.prefix, a.launcher, a.env = (), (), dict(os.environ)
+    if not a.slurm:
+        return run(a)
+    sys.path.insert(0, os.path.join(REPO, "tests", "slurm"))
+    import local_slurm
+    try:
+        with local_slurm.LocalSlurm(cpus=2) as cluster:
+            a.env = cluster.env
+            a.prefix = ("salloc", f"--ntasks={a.ranks}", "--overcommit")
+            a.launcher = ("--launcher", "srun", "--launcher-set", "oversubscribe=true")
+            return run(a)
+    except local_slurm.Unavailable as e:
+        print(f"SKIPPED: Slurm cannot start here: {e}")
+        return 77
+
+
+def run(a):
     shutil.rmtree(a.work, ignore_errors=True)
     os.makedirs(os.path.join(a.work, "build", "experiments"))
     os.symlink(os.path.abspath(a.gg_train), os.path.join(a.work, "build", "experiments", "gg_train"))
@@ -76,7 +97,7 @@ def main():
     params, ranks, losses = compare(ref_log, res_log, stop_step, total, a.algo)
     if failures:
         return 1
-    print(f"ok  run_study --timeout {a.timeout:g} stopped {a.algo} on {a.ranks} ranks after step {stop_step} of "
+    print(f"ok  {'srun' if a.slurm else 'mpirun'}: run_study --timeout {a.timeout:g} stopped {a.algo} on {a.ranks} ranks after step {stop_step} of "
           f"{total} (status 'stopped'); run_study --resume continued it: final state of all {ranks} ranks bitwise "
           f"equal to the uninterrupted run ({params} parameters + momentum per worker), {losses} per-step losses and "
           f"every evaluation equal")
