@@ -76,7 +76,7 @@ def log_unchanged(d, values):
     return []
 
 
-def resumed_files(np_, step=120):
+def resumed_files(np_, step=60):
     return ["out/run.h5"] + ["out/run.h5.ckpt/step-%08d/rank-%05d.ckpt" % (step, r) for r in range(np_)]
 
 

@@ -106,7 +106,7 @@ class HeldLock:
 # ---- checkpoints ----
 # A checkpointing run that setup() makes and kills: the case then continues it (--resume) or starts
 # over the same output.path. run_corpus.py says where gg_train and mpiexec are (environment).
-CHECKPOINTED = ["train.checkpoint_every=4", "train.evals_per_epoch=4", "train.max_steps=120"]
+CHECKPOINTED = ["train.checkpoint_every=4", "train.evals_per_epoch=4", "train.max_steps=60"]
 
 
 def gg_command(np_, argv):
