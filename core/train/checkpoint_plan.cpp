@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 void check_checkpoint_folder(const std::string& log_path) {
   const std::string dir = CheckpointStore::dir_for(log_path);
   const auto bad = [&](const std::string& why) {
-    throw InputError("output.path: " + shown(log_path) + ": its checkpoint folder " + shown(dir) + " " + why);
+    throw InputError("output.path: its checkpoint folder " + shown(dir) + " " + why);
   };
   std::error_code ec_dir, ec_log;
   const fs::path dir_real = fs::weakly_canonical(dir, ec_dir), log_real = fs::weakly_canonical(log_path, ec_log);
@@ -53,7 +53,7 @@ void check_checkpoint_folder(const std::string& log_path) {
   const fs::path other_real = fs::weakly_canonical(other, ec);
   if (ec || other_real == log_real) return;
   if (const std::string holder = OutputClaim::holder_of(other); !holder.empty())
-    bad("is claimed by another live run: its checkpoint is of the log " + shown(other, 80) + " (" + holder +
+    bad("is claimed by another live run: it holds the checkpoint of " + shown(other, 60) + " (" + holder +
         "); choose another output.path");
 }
 
@@ -121,13 +121,13 @@ CheckpointSetup plan_checkpoints(const RunConfig& cfg, const std::string& algori
       if (const auto o = CheckpointStore(old, 0, 1).latest(); o && !o->final)
         throw InputError("output.path: " + old + " (the checkpoint folder name of older builds) holds the checkpoint "
                          "of this log's unfinished run (after step " + std::to_string(o->step) + "): rename it to " +
-                         dir + " and continue it with --resume, or remove it to start over");
+                         fs::path(dir).filename().string() + " and continue it with --resume, or remove it");
     return setup;
   }
   if (!m) {
     if (const std::string old = legacy_folder(cfg.output); !old.empty())
-      throw InputError("--resume: no checkpoint in " + dir + ", but " + old + " holds one of this log in the folder "
-                       "name of older builds: rename it to " + dir + " and resume again");
+      throw InputError("--resume: " + old + " holds this log's checkpoint under the folder name of older builds: "
+                       "rename it to " + fs::path(dir).filename().string() + " and resume again");
     throw InputError("--resume: no checkpoint in " + dir + " (no LATEST: the run wrote none; start it without --resume)");
   }
   const std::string latest = dir + "/LATEST";

@@ -32,8 +32,8 @@ struct CheckpointSetup {
 // at log_path (CheckpointStore::dir_for) is usable: absent (made at the first checkpoint, next to the
 // log, whose folder check_output_writable has checked), or a folder this process can create files in;
 // it is not the log itself; and no other live run claims it (its LATEST names another log that a
-// running gg_train writes). Creates nothing. Throws InputError "output.path: LOG: its checkpoint
-// folder DIR ...".
+// running gg_train writes). Creates nothing. Throws InputError "output.path: its checkpoint folder
+// DIR ...".
 void check_checkpoint_folder(const std::string& log_path);
 
 // Config keys a resumed run may change: they decide only when to log, checkpoint and agree.

@@ -83,6 +83,11 @@ def run(a):
     if not check(rc == 1 and status["state"] == "stopped" and "STOPPED at the" in out,
                  f"study with --timeout {a.timeout}: exit {rc}, status {status}\n{out[-3000:]}"):
         return 1
+    table = subprocess.run(["/usr/bin/python3", os.path.join(REPO, "scripts", "summarize.py"),
+                            os.path.join(a.work, "res", "config"), "--build-dir", os.path.join(a.work, "build")],
+                           capture_output=True, text=True, timeout=120)
+    check(table.returncode == 0 and "STOPPED" in table.stdout, f"the summary does not mark the stopped run:\n{table.stdout}"
+          f"{table.stderr}")
     manifest = checkpoint.load(checkpoint.folder_for(res_log)).manifest
     stop_step = manifest["step"]
     check(not manifest["final"], "the stopped run's checkpoint is final: the timeout came too late to test anything")

@@ -251,7 +251,7 @@ CASES = [
     Case("ckpt_latest_huge", "LATEST: is 100.0 MiB, larger than the 64.0 MiB a checkpoint manifest may have",
          setup=latest_is("huge")),
     Case("ckpt_mpi_latest_fifo", "LATEST: is a FIFO (named pipe), not a regular file", np=3, setup=latest_is("fifo")),
-    Case("ckpt_folder_is_fifo", "output.path: {d}/out/run.h5: its checkpoint folder {d}/out/run.h5.ckpt is a FIFO "
+    Case("ckpt_folder_is_fifo", "output.path: its checkpoint folder {d}/out/run.h5.ckpt is a FIFO "
          "(named pipe), not a folder", setup=lambda d: fifo(os.path.join(d, "out", "run.h5.ckpt")) and {}),
     Case("ckpt_folder_is_file", "its checkpoint folder {d}/out/run.h5.ckpt is a regular file, not a folder",
          setup=lambda d: write(os.path.join(d, "out", "run.h5.ckpt"), b"x") and {}),
@@ -273,11 +273,11 @@ CASES = [
          setup=lambda d: {"_": fifo(os.path.join(d, "out", "run.ckpt", "LATEST"))}, leaves=["out/run.hdf5"]),
     # checkpoints of older builds (LOG stem + .ckpt) are not silently ignored
     Case("ckpt_legacy_folder_unfinished", "{d}/out/run.ckpt (the checkpoint folder name of older builds) holds the "
-         "checkpoint of this log's unfinished run (after step 4): rename it to {d}/out/run.h5.ckpt",
+         "checkpoint of this log's unfinished run (after step 4): rename it to run.h5.ckpt",
          setup=lambda d: write(os.path.join(d, "out", "run.ckpt", "LATEST"),
                                manifest_naming(os.path.join(d, "out", "run.h5")).encode()) and {}),
-    Case("ckpt_legacy_folder_resume", "--resume: no checkpoint in {d}/out/run.h5.ckpt, but {d}/out/run.ckpt holds one "
-         "of this log in the folder name of older builds", argv=["--resume"],
+    Case("ckpt_legacy_folder_resume", "--resume: {d}/out/run.ckpt holds this log's checkpoint under the folder name of "
+         "older builds: rename it to run.h5.ckpt", argv=["--resume"],
          setup=lambda d: write(os.path.join(d, "out", "run.ckpt", "LATEST"),
                                manifest_naming(os.path.join(d, "out", "run.h5")).encode()) and {}),
     # --resume changes nothing until every rank has verified its checkpoint: a refused one leaves the log
