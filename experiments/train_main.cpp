@@ -14,7 +14,9 @@
 //   phase 2: optimizer, algorithm, then the data itself: a rank stores only what its role needs (its
 //            own partition with data.partition "fixed", "classes" or "dirichlet"; the test samples its evaluations use; a
 //            parameter server nothing), which keeps 128 simulated ranks in one SMPI process small;
-//            then the checkpoints (--resume: this rank's state read back) and the run log.
+//            then the checkpoints (--resume: this rank's state read back and verified)
+//   phase 3: the run log (rank 0), only once every rank agrees that phase 2 succeeded: a refused
+//            --resume leaves the log untouched.
 // Exit codes: 0 done; 2 bad input (every rank); 3 error during training (the job is aborted);
 // kStoppedExitCode (75) stopped by SIGTERM / SIGINT at a step boundary, checkpoint written and log
 // flushed: continue with --resume (core/util/stop_signal.hpp, core/train/run_control.hpp).
@@ -150,7 +152,10 @@ void phase1(Run& run, const Args& args, Communicator& world) {
     run.model->set_compute_charges(read_compute_profile(run.cfg.compute_profile, run.model->layers(),
                                                         "sim.compute_profile"));
   }
-  if (world.rank() == 0 && !run.cfg.output.empty()) check_output_writable(run.cfg.output);
+  if (world.rank() == 0 && !run.cfg.output.empty()) {
+    check_output_writable(run.cfg.output);
+    check_checkpoint_folder(run.cfg.output);
+  }
 }
 
 // What this worker stores of the data: its own partition of train under data.partition "fixed",
@@ -191,7 +196,7 @@ PartitionRecord partition_record(const Run& run) {
   return r;
 }
 
-void phase2(Run& run, const Args& args, Communicator& world, const HostCosts& costs) {
+void phase2(Run& run, const Args& args, Communicator& world) {
   JsonReader root = run.cfg.reader();
   auto opt_cfg = root.object("optimizer");
   run.opt = read_optimizer_config(opt_cfg, run.cfg.train.epochs);
@@ -218,6 +223,13 @@ void phase2(Run& run, const Args& args, Communicator& world, const HostCosts& co
   run.workers = world.split(run.algorithm->trains() ? 0 : 1);
   const int workers = run.algorithm->num_workers();
   run.checkpoints = plan_checkpoints(run.cfg, run.algorithm->name(), workers, world, args.resume);
+}
+
+// Phase 3, once every rank has read and verified its checkpoint (--resume) and all agree: rank 0 opens
+// the run log. Only here is a resumed log cut back to the checkpoint's boundary and the resume
+// recorded, so a refused --resume leaves the log as it was.
+void open_log(Run& run, const Args& args, Communicator& world, const HostCosts& costs) {
+  const int workers = run.algorithm->num_workers();
   if (world.rank() != 0 || run.cfg.output.empty() || run.checkpoints.already_finished) return;
   run.sink = args.resume ? open_resumed_run_sink(run.cfg, run.spec, world, *run.model, workers, costs,
                                                  run.checkpoints.resume_step)
@@ -295,7 +307,9 @@ int main(int argc, char** argv) {
   if (error.empty()) error = cost_error;
   if (error.empty()) error = capture("reading the config and building the model", [&] { phase1(run, args, world); });
   if (any_failed(world, error)) return exit_code::kBadInput;
-  error = capture("loading the data and setting up the algorithm", [&] { phase2(run, args, world, costs); });
+  error = capture("loading the data and setting up the algorithm", [&] { phase2(run, args, world); });
+  if (any_failed(world, error)) return exit_code::kBadInput;
+  error = capture("opening the run log", [&] { open_log(run, args, world, costs); });
   if (any_failed(world, error)) return exit_code::kBadInput;
   clear_stale_checkpoints(run.checkpoints, world);
   if (run.checkpoints.already_finished) {

@@ -1,9 +1,9 @@
 """Reads gg_train checkpoints: the LATEST manifest and the per-rank files of a run's checkpoint folder
-(results/x/run.ckpt for the log results/x/run.h5). Formats: core/train/checkpoint_store.hpp (files)
+(results/x/run.h5.ckpt for the log results/x/run.h5). Formats: core/train/checkpoint_store.hpp (files)
 and core/util/state_io.hpp (records). Used by the resume tests (tests/cli/resume_e2e.py) and to look
 at a trained model: the final checkpoint holds every worker's parameters.
 
-    ck = checkpoint.load("results/x/run.ckpt")
+    ck = checkpoint.load("results/x/run.h5.ckpt")
     ck.manifest["step"], ck.manifest["final"]
     ck.ranks[0].header["role"], ck.ranks[0].records["model.params"]   # numpy float32 array
 """
@@ -31,8 +31,9 @@ class RankFile:
 
 
 def folder_for(log_path):
-    """The checkpoint folder of a run log."""
-    return os.path.splitext(log_path)[0] + ".ckpt"
+    """The checkpoint folder of a run log: its whole name with .ckpt appended (run.h5 -> run.h5.ckpt), so
+    that no two logs share one (run.h5 and run.hdf5)."""
+    return log_path + ".ckpt"
 
 
 def read_records(data, source):

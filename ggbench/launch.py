@@ -14,9 +14,18 @@ def command_line(cmd, env):
     return " ".join(f"{k}={v}" for k, v in env.items()) + (" " if env else "") + shlex.join(cmd)
 
 
-def run_one(cmd, env, log_path, timeout):
-    """Runs cmd with output to log_path; returns (status text, exit code)."""
-    with open(log_path, "w", encoding="utf-8") as log:
+STOPPED = 75        # gg_train's exit status after a stop at a boundary, checkpoint written
+STOP_GRACE_S = 120  # how long a run may take to reach its boundary and checkpoint after a stop request
+
+
+def run_one(cmd, env, log_path, timeout, stop_file=None, append=False):
+    """Runs cmd with output to log_path (appended to with append); returns (status text, exit code). At
+    the timeout, with a stop_file (the run's <output.path>.stop), the run is asked to stop: the file is
+    created, which the ranks see at their next agreement, whatever launched them (mpirun kills the
+    ranks one second after forwarding a SIGTERM, too soon for a checkpoint); a run that then exits with
+    STOPPED within STOP_GRACE_S has checkpointed ("STOPPED", 75). Otherwise, or without a stop_file,
+    its process group is ended (end_group)."""
+    with open(log_path, "a" if append else "w", encoding="utf-8") as log:
         log.write("$ " + command_line(cmd, env) + "\n")
         log.flush()
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **env},
@@ -24,9 +33,25 @@ def run_one(cmd, env, log_path, timeout):
         try:
             rc = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            if stop_file and request_stop(proc, stop_file) == STOPPED:
+                return f"STOPPED at the {timeout:.0f} s timeout (checkpoint written; continue with --resume)", STOPPED
             end_group(proc)
             return f"TIMEOUT after {timeout:.0f} s", 124
     return ("ok", 0) if rc == 0 else (f"FAILED (exit {rc})", rc)
+
+
+def request_stop(proc, stop_file, grace=None):
+    """Creates stop_file and waits up to `grace` seconds for the run to end; its exit status, or None if
+    it is still running."""
+    try:
+        with open(stop_file, "w", encoding="utf-8") as f:
+            f.write("stop requested by the study runner's --timeout\n")
+    except OSError:
+        return None
+    try:
+        return proc.wait(timeout=STOP_GRACE_S if grace is None else grace)
+    except subprocess.TimeoutExpired:
+        return None
 
 
 def group_alive(pgid):

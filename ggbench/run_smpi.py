@@ -38,6 +38,7 @@ the process, which is the whole simulated job); one OpenMP/OpenBLAS thread."""
 import argparse
 import functools
 import json
+import math
 import os
 import re
 import shutil
@@ -64,9 +65,35 @@ def smpi_registry(smpirun, binary, platform):
         return registry.from_binary(binary, launcher, BUILD_HINT)
 
 
+def read_records(path):
+    """The runs recorded in <study>/smpi_runs.json ([] if there is none); StudyError naming the file if it
+    is not a JSON list of run records (truncated, hand-edited)."""
+    if not os.path.lexists(path):
+        return []
+    try:
+        if not os.path.isfile(path):
+            raise StudyError(f"{path}: not a regular file")
+        with open(path, encoding="utf-8") as f:
+            records = json.load(f)
+    except OSError as e:
+        raise StudyError(f"{path}: cannot read ({e.strerror})") from None
+    except (ValueError, RecursionError) as e:
+        raise StudyError(f"{path}: not valid JSON ({e}); remove it, or repair it, to run the study") from None
+    if not isinstance(records, list) or not all(isinstance(r, dict) and isinstance(r.get("run"), str) for r in records):
+        raise StudyError(f"{path}: not a list of run records (objects with a \"run\" name)")
+    return records
+
+
 def record_run(path, entry):
-    """Adds (or replaces) one run's wall/simulated time in <study>/smpi_runs.json, right after the run."""
-    old = json.load(open(path)) if os.path.exists(path) else []
+    """Adds (or replaces) one run's wall/simulated time in <study>/smpi_runs.json, right after the run. A
+    file damaged since the study started (read_records checked it then) is kept aside as
+    smpi_runs.json.damaged, with a warning, and a new one begun."""
+    try:
+        old = read_records(path)
+    except StudyError as e:
+        os.replace(path, path + ".damaged")
+        print(f"run_smpi: warning: {e}; kept as {path}.damaged", file=sys.stderr)
+        old = []
     tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump([r for r in old if r["run"] != entry["run"]] + [entry], f, indent=1)
@@ -100,12 +127,15 @@ def main(argv=None):
         check_keys(smpi, SMPI_KEYS, "smpi.", args.target)
         platform = find_file(args.platform or smpi.get("platform", "p100_edr_fattree"), "experiments/platforms", ".xml")
         profile_name = args.profile or smpi.get("profile")
-        try:
-            scale = args.payload_scale or float(smpi.get("payload_scale", 1))
-        except (TypeError, ValueError):
-            scale = -1
-        if not scale > 0:
-            raise StudyError(f"{args.target}: smpi.payload_scale: expected a positive number")
+        if args.payload_scale is not None:
+            scale = args.payload_scale
+            if not (scale > 0 and math.isfinite(scale)):
+                raise StudyError(f"--payload-scale {args.payload_scale:g}: expected a positive number (1 = exact sizes)")
+        else:
+            value = smpi.get("payload_scale", 1)
+            scale = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else -1
+            if not (scale > 0 and math.isfinite(scale)):
+                raise StudyError(f"{args.target}: smpi.payload_scale: expected a positive number, got {json.dumps(value)}")
         if shutil.which(args.smpirun) is None:
             raise StudyError(f"{args.smpirun} not found (apt-get install libsimgrid-dev)")
         charged_name = args.compute_profile or smpi.get("compute_profile")
@@ -127,6 +157,9 @@ def main(argv=None):
             runs = [r for r in runs if r["ranks"] in args.ranks_in]
         for run in runs:
             host_names(platform, run["ranks"])  # enough hosts for every run
+        if not args.dry_run:
+            runner.claim(os.path.join(args.results, study.name), prog)
+            read_records(os.path.join(args.results, study.name, "smpi_runs.json"))  # before any simulation
     except (StudyError, registry.RegistryError) as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 2
@@ -158,7 +191,8 @@ def main(argv=None):
         return status, rc, f" wall ({cpu:.1f} s CPU), {sim if sim is not None else float('nan'):.3f} s simulated"
 
     failed, logs = runner.execute(runs, command, args.timeout, args.dry_run, "simulated ranks", prepare, check,
-                                  launcher="smpirun", study=study.name)
+                                  launcher="smpirun", study=study.name,
+                                  resume=runner.resume_plan(runs) if args.resume else None)
     if args.dry_run:
         return 0
     if logs:

@@ -2,16 +2,18 @@
 when a run ends (and by a batch job's own script, so a study submitted without waiting records how its
 jobs ended); read by the summary, which marks failed runs, those that left no run log included.
 
-  {"run": "quick/allreduce_p8", "state": "ok" | "failed" | "submitted", "cause": "job 17 was cancelled",
+  {"run": "quick/allreduce_p8", "state": "ok" | "failed" | "stopped" | "submitted", "cause": "job 17 was cancelled",
    "launcher": "sbatch", "job": "17"}
 
 "submitted": the runner handed the run to Slurm and nothing has reported its end yet (still queued or
-running, or killed without a chance to write, e.g. a lost node)."""
+running, or killed without a chance to write, e.g. a lost node). "stopped": the run was stopped at the
+runner's --timeout with a committed checkpoint (gg_train's exit status 75); `run_study.py --resume`
+continues it."""
 import json
 import os
 
 FILE = "status.json"
-STATES = ("ok", "failed", "submitted")
+STATES = ("ok", "failed", "stopped", "submitted")
 
 
 def write(out_dir, run, state, cause="", launcher="local", job=None):

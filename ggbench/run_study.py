@@ -11,7 +11,11 @@ hostfile, srun inside an allocation, or sbatch) in ggbench/launchers/__init__.py
 stderr go to <results>/<study>/<run>/log.txt, its log to run.h5 and its outcome to status.json next to
 it; at the end a summary table of the runs (failed ones marked) and the figures of the whole study
 (<results>/<study>/figures/). --dry-run prints the exact command lines, or for sbatch the batch
-scripts; with sbatch, --timeout becomes each job's time limit (minutes, rounded up). The algorithms,
+scripts; with sbatch, --timeout becomes each job's time limit (minutes, rounded up). Otherwise, at
+--timeout a run is asked to stop through its stop request file (<log>.stop, which the ranks see whatever
+launched them): it checkpoints at its next boundary and its status is "stopped"; --resume then skips the
+runs that succeeded and continues the others from their checkpoints. The runner claims its study's
+results folder (<results>/<study>/.runner.lock): a second runner on a live folder is refused. The algorithms,
 their options and their server ranks come from `gg_train --describe` of --build-dir's gg_train, so
 even --dry-run needs it built. Exit codes: 0 all runs succeeded (or, with
 sbatch and wait false, all were submitted), 1 some run failed, 2 invalid input."""
@@ -46,11 +50,15 @@ def main(argv=None):
         runner.check_args(args)
         doc = read_target(args.target, args.ranks)
         launcher = launchers.from_study(doc, args.target, args.launcher, args.launcher_set, args.mpirun)
+        if args.resume and launcher.kind == "sbatch":
+            raise StudyError("--resume: not with launcher sbatch (resubmit the stopped runs' jobs with --resume)")
         if args.timeout and launcher.kind == "sbatch":  # Slurm ends the job at its time limit
             launcher.time = str(math.ceil(args.timeout / 60))
         known = registry.from_binary(binary)
         study, runs = runner.plan(doc, args.target, known, args)
         launchers.check_ready(launcher, runs, args.target, args.dry_run)
+        if not args.dry_run:
+            runner.claim(os.path.join(args.results, study.name), prog)
     except (StudyError, registry.RegistryError) as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 2
@@ -71,8 +79,9 @@ def main(argv=None):
     if launcher.kind == "sbatch":
         failed, logs = batch.run_all(runs, launcher, program, study.name, args.dry_run, progress)
     else:
+        resume = runner.resume_plan(runs) if args.resume else None
         failed, logs = runner.execute(runs, command, args.timeout, args.dry_run, check=check,
-                                      launcher=launcher.kind, study=study.name)
+                                      launcher=launcher.kind, study=study.name, resume=resume)
     if args.dry_run:
         return 0
     study_dir = os.path.join(args.results, study.name)

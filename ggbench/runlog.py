@@ -288,58 +288,128 @@ def _attr(value):
 def _json_attr(attrs, key, path, default):
     try:
         return json.loads(attrs[key]) if key in attrs else default
-    except (json.JSONDecodeError, TypeError):
+    except (json.JSONDecodeError, TypeError, ValueError, RecursionError):
         raise RunLogError(f"{path}: the {key} attribute is not valid JSON") from None
+
+
+def _int_attr(attrs, key, path, default=None):
+    """An integer root attribute (not a string, float or bool), or RunLogError naming it."""
+    if key not in attrs:
+        return default
+    value = attrs[key]
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise RunLogError(f"{path}: the {key} attribute is {json.dumps(value) if isinstance(value, str) else repr(value)}, "
+                          "not an integer")
+    return int(value)
+
+
+def _dataset(f, name, path, required=False):
+    """The numbers of dataset `name`: an HDF5 dataset of integers or floats; RunLogError naming it if it
+    is a group or holds anything else. Missing: zeros(0), unless required."""
+    if name not in f:
+        if required:
+            raise RunLogError(f"{path}: /{name} is missing")
+        return np.zeros(0)
+    obj = f[name]
+    if not isinstance(obj, h5py.Dataset):
+        raise RunLogError(f"{path}: /{name} is a group, not a dataset")
+    if obj.dtype.kind not in "iuf":
+        raise RunLogError(f"{path}: /{name} holds {obj.dtype}, not numbers")
+    return obj[()] if obj.shape == () else obj[:]
+
+
+class _Transient(Exception):
+    """A read that failed inside the file (HDF5 error): retried, since a live run may be mid-flush."""
+
+
+def _read(f, path, not_a_log):
+    """Everything load() takes from an open file: (version, attrs, ev, st, data_attrs, histogram,
+    final_average, final_eval). RunLogError for a damaged or foreign layout."""
+    if "schema_version" not in f.attrs:
+        raise RunLogError(f"{not_a_log} (no schema_version attribute)")
+    attrs = {k: _attr(v) for k, v in f.attrs.items()}
+    version = _int_attr(attrs, "schema_version", path)
+    if version > SCHEMA_VERSION:
+        raise RunLogError(f"{path}: schema_version {version} is newer than this reader ({SCHEMA_VERSION})")
+    for key in ("ranks", "workers", "finished", "num_params"):
+        _int_attr(attrs, key, path)
+    for key in ("eval", "steps", "data"):
+        if key in f and not isinstance(f[key], h5py.Group):
+            raise RunLogError(f"{path}: /{key} is a dataset, not a group")
+    ev, st = {}, {}
+    for key in ("step", "epoch", "wall_s", "consensus"):
+        ev[key] = _dataset(f, f"eval/{key}", path)
+    for group in METRIC_GROUPS:
+        for metric in ("loss", "top1", "top5"):
+            ev[f"{group}/{metric}"] = _dataset(f, f"eval/{group}/{metric}", path)
+    final_average, final_eval = None, {}
+    row = -1
+    if "eval" in f and "final_exact_row" in f["eval"].attrs:
+        row = _int_attr({"final_exact_row": _attr(f["eval"].attrs["final_exact_row"])}, "final_exact_row", path)
+    rows = len(ev["step"])
+    if 0 <= row < rows:  # the exact final model's row: kept apart from the curves
+        final_average = str(_attr(f["eval"].attrs.get("final_average", "")))
+        for key, values in ev.items():
+            if len(values) == rows:
+                final_eval[key] = values[row].item()
+                ev[key] = np.delete(values, row)
+    if "steps" in f:
+        for key in f["steps"]:
+            st[RENAMED.get(key, key) if version < 2 else key] = _dataset(f, f"steps/{key}", path)
+    data_attrs = {k: _attr(v) for k, v in f["data"].attrs.items()} if "data" in f else {}
+    histogram = _dataset(f, "data/class_histogram", path) if "data/class_histogram" in f else None
+    return version, attrs, ev, st, data_attrs, histogram, final_average, final_eval
+
+
+def _damage(e):
+    """What an HDF5 error inside a file means, in words."""
+    text = str(e)
+    if "filter" in text or "checksum" in text.lower():
+        return "damaged data: a dataset's checksum does not match (fletcher32)"
+    return f"cannot read ({text})"
 
 
 def load(path, registry=None):
     """Reads one run log completely; `registry` (ggbench.registry.Registry or None) describes the
     algorithms of logs older than the algorithm_spec attribute and gives the order. Raises RunLogError
-    for anything that is not a run log."""
+    for anything that is not a readable run log: a damaged dataset (its fletcher32 checksum), a group
+    where a dataset belongs, a string where a number does, a config that is not a JSON object. An HDF5
+    error while opening or reading (a live run may be mid-flush) is retried LIVE_RETRIES times."""
     not_a_log = f"{path} is not a GossipGraD-Bench run log"
     if not os.path.isfile(path):
-        raise RunLogError(f"{path}: no such file")
+        raise RunLogError(f"{path}: no such file" if not os.path.exists(path) else f"{path}: not a regular file")
     for attempt in range(LIVE_RETRIES):  # a live log may be mid-write for a few milliseconds
         try:
-            f = h5py.File(path, "r")
+            try:
+                f = h5py.File(path, "r")
+            except OSError as e:
+                if not h5py.is_hdf5(path):
+                    raise RunLogError(f"{not_a_log} (not an HDF5 file)") from None
+                raise _Transient(f"cannot open ({e})") from None
+            with f:
+                try:
+                    read = _read(f, path, not_a_log)
+                except (OSError, KeyError, RuntimeError) as e:  # h5py's errors from inside the file
+                    raise _Transient(_damage(e)) from None
             break
-        except OSError as e:
-            if not h5py.is_hdf5(path):
-                raise RunLogError(f"{not_a_log} (not an HDF5 file)") from None
+        except _Transient as e:
             if attempt + 1 == LIVE_RETRIES:
-                raise RunLogError(f"{path}: cannot open ({e})") from None
+                raise RunLogError(f"{path}: {e}") from None
             time.sleep(0.2)
-    with f:
-        if "schema_version" not in f.attrs:
-            raise RunLogError(f"{not_a_log} (no schema_version attribute)")
-        version = int(_attr(f.attrs["schema_version"]))
-        if version > SCHEMA_VERSION:
-            raise RunLogError(f"{path}: schema_version {version} is newer than this reader ({SCHEMA_VERSION})")
-        attrs = {k: _attr(v) for k, v in f.attrs.items()}
-        ev, st = {}, {}
-        for key in ("step", "epoch", "wall_s", "consensus"):
-            ev[key] = f[f"eval/{key}"][:] if f"eval/{key}" in f else np.zeros(0)
-        for group in METRIC_GROUPS:
-            for metric in ("loss", "top1", "top5"):
-                name = f"eval/{group}/{metric}"
-                ev[f"{group}/{metric}"] = f[name][:] if name in f else np.zeros(0)
-        final_average, final_eval = None, {}
-        row = int(_attr(f["eval"].attrs["final_exact_row"])) if "eval" in f and "final_exact_row" in f["eval"].attrs else -1
-        rows = len(ev["step"])
-        if 0 <= row < rows:  # the exact final model's row: kept apart from the curves
-            final_average = str(_attr(f["eval"].attrs.get("final_average", "")))
-            for key, values in ev.items():
-                if len(values) == rows:
-                    final_eval[key] = values[row].item()
-                    ev[key] = np.delete(values, row)
-        if "steps" in f:
-            for key, ds in f["steps"].items():
-                st[RENAMED.get(key, key) if version < 2 else key] = ds[:]
-        data_attrs = {k: _attr(v) for k, v in f["data"].attrs.items()} if "data" in f else {}
-        histogram = f["data/class_histogram"][:] if "data/class_histogram" in f else None
+    version, attrs, ev, st, data_attrs, histogram, final_average, final_eval = read
     config = _json_attr(attrs, "config", path, {})
+    if not isinstance(config, dict):
+        raise RunLogError(f"{path}: the config attribute is a JSON {type(config).__name__}, not an object")
     spec = _json_attr(attrs, "algorithm_spec", path, None)
-    algorithm = config.get("algorithm", {}).get("name") if isinstance(config, dict) else None
+    if spec is not None and not isinstance(spec, dict):
+        raise RunLogError(f"{path}: the algorithm_spec attribute is not a JSON object")
+    block = config.get("algorithm", {})
+    if not isinstance(block, dict) or not isinstance(block.get("name", ""), str):
+        raise RunLogError(f"{path}: the config's algorithm is not an object with a name")
+    for key in ("train", "sim"):
+        if not isinstance(config.get(key, {}), dict):
+            raise RunLogError(f"{path}: the config's {key} is not an object")
+    algorithm = block.get("name")
     source = "log" if spec is not None else None
     if spec is None and registry is not None and registry.find(algorithm) is not None:
         spec, source = registry.find(algorithm), "describe"
@@ -368,7 +438,7 @@ def _records(path, mtime):  # noqa: ARG001  (mtime: a rewritten file is read aga
     try:
         with open(path, encoding="utf-8") as f:
             return {r["run"]: r for r in json.load(f)}
-    except (OSError, ValueError, TypeError, KeyError) as e:
+    except (OSError, ValueError, TypeError, KeyError, RecursionError) as e:
         raise RunLogError(f"{path}: not a list of SMPI run records ({e})") from None
 
 

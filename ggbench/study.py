@@ -50,6 +50,7 @@ SWEEP_KEYS = ("algorithm", "ranks", "workers", "set", "global_batch", "seeds")
 FIXED_GLOBAL, FIXED_WORKER = "fixed_global_batch", "fixed_worker_batch"
 REGIMES = (FIXED_GLOBAL, FIXED_WORKER)
 REGIME_KEYS = ("kind", "reference_batch", "warmup_epochs")
+MAX_RUNS = 10000  # a sweep is counted before it is expanded: more runs than this is a mistake
 
 
 class StudyError(Exception):
@@ -149,8 +150,9 @@ def validate_study(doc, src, registry):
         raise StudyError(f"{src}: a study must be a JSON object")
     check_keys(doc, STUDY_KEYS, "", src)
     name = doc.get("name")
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9._-]+", name):
-        raise StudyError(f"{src}: name: expected a string of letters, digits, '.', '_' or '-', got {json.dumps(name)}")
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9._-]+", name) or set(name) == {"."}:
+        raise StudyError(f"{src}: name: expected a string of letters, digits, '.', '_' or '-' (not '.' or '..': "
+                         f"the study's folder stays inside --results), got {json.dumps(name)}")
     if "description" in doc and not isinstance(doc["description"], str):
         raise StudyError(f"{src}: description: expected a string")
     if "base" not in doc:
@@ -185,6 +187,7 @@ def validate_study(doc, src, registry):
         raise StudyError(f"{src}: sweep.set: expected an object of key.path: [values]")
     for k, values in sweep_set.items():
         nonempty_list(values, f"sweep.set.{k}", src)
+    count_runs(algorithms, ranks, sweep_set, sweep.get("seeds"), src)
     for k in list(fixed) + list(sweep_set):
         if not re.fullmatch(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*", k):
             raise StudyError(f"{src}: set: '{k}' is not a key.path")
@@ -211,6 +214,20 @@ def validate_study(doc, src, registry):
         study.seeds = check_seeds(sweep["seeds"], fixed, sweep_set, src)
     study.regime = check_regime(doc.get("regime"), study, src)
     return study
+
+
+def count_runs(algorithms, ranks, sweep_set, seeds, src):
+    """The number of runs the sweep expands into, counted (not expanded); StudyError above MAX_RUNS."""
+    total, parts = 1, [("sweep.algorithm", len(algorithms)), ("sweep.ranks", len(ranks))]
+    parts += [(f"sweep.set.{k}", len(v)) for k, v in sweep_set.items()]
+    if isinstance(seeds, list) and seeds:
+        parts.append(("sweep.seeds", len(seeds)))
+    for _, n in parts:
+        total *= n
+    if total > MAX_RUNS:
+        sizes = " x ".join(f"{n} ({what})" for what, n in parts if n > 1)
+        raise StudyError(f"{src}: sweep: {sizes} = {total} runs, more than the {MAX_RUNS} a study may have")
+    return total
 
 
 def check_seeds(seeds, fixed, sweep_set, src):

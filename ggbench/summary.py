@@ -155,7 +155,7 @@ def row(run, cost):
 
 
 def marked(status):
-    return "FAILED" if status["state"] == "failed" else "SUBMITTED"
+    return {"failed": "FAILED", "stopped": "STOPPED"}.get(status["state"], "SUBMITTED")
 
 
 def status_notes(statuses):

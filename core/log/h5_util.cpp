@@ -91,6 +91,8 @@ Extendable::Extendable(const Context& cx, hid_t parent, const char* name, hid_t 
     cx.ok(H5Pset_shuffle(dcpl.get()), "H5Pset_shuffle");
     cx.ok(H5Pset_deflate(dcpl.get(), 4), "H5Pset_deflate");
   }
+  // A checksum per chunk (built into HDF5): a flipped byte is a read error, never a wrong number.
+  cx.ok(H5Pset_fletcher32(dcpl.get()), "H5Pset_fletcher32");
   ds_ = Handle(cx.id(H5Dcreate2(parent, name, type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT), name),
                H5Dclose);
 }

@@ -1,6 +1,7 @@
 #include "core/train/checkpoint_store.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -10,10 +11,12 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "core/util/error.hpp"
+#include "core/util/memory.hpp"
+#include "core/util/message.hpp"
+#include "core/util/regular_file.hpp"
 #include "core/util/utc_time.hpp"
 
 namespace gg {
@@ -26,7 +29,7 @@ constexpr char kMagic[8] = {'G', 'G', 'C', 'K', 'P', 'T', '1', '\n'};
 constexpr int kFormat = 1;
 
 [[noreturn]] void fail(const std::string& file, const std::string& what) {
-  throw InputError("checkpoint: " + file + ": " + what);
+  throw InputError("checkpoint: " + shown(file) + ": " + what);
 }
 
 std::string errno_text() { return std::strerror(errno); }
@@ -76,14 +79,32 @@ void write_atomically(const std::string& path, std::span<const std::byte> data) 
   }
 }
 
-std::vector<std::byte> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, "cannot open (" + errno_text() + ")");
-  std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) fail(path, "read error");
-  std::vector<std::byte> out(chars.size());
-  std::memcpy(out.data(), chars.data(), chars.size());
-  return out;
+// The largest LATEST a run writes: its effective config (at most kMaxConfigBytes as a file, a little
+// more once resolved) and a few fields.
+constexpr std::uint64_t kMaxManifestBytes = 64ull << 20;
+// The largest rank-file header (JSON: rank, ranks, step, role, algorithm).
+constexpr std::uint64_t kMaxHeaderBytes = 1ull << 20;
+constexpr std::size_t kPrefix = sizeof kMagic + 4;  // magic, header length
+
+// Reads n bytes at offset `at` of f (a regular file of known size), or fails naming the file.
+void read_at(const ReadFile& f, const std::string& path, std::uint64_t at, std::byte* out, std::size_t n) {
+  std::size_t done = 0;
+  while (done < n) {
+    const ssize_t got = ::pread(f.fd(), out + done, n - done, off_t(at + done));
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) fail(path, "read error (" + errno_text() + ")");
+    if (got == 0) fail(path, "shrank while being read (" + std::to_string(at + done) + " of " +
+                                 std::to_string(f.size()) + " bytes)");
+    done += std::size_t(got);
+  }
+}
+
+// Opens a checkpoint file: a regular file only (a FIFO, device, directory or a link to one is refused
+// before open(), ReadFile), "missing" if absent.
+ReadFile open_checkpoint_file(const std::string& path, const std::string& missing) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0 && errno == ENOENT) fail(path, missing);
+  return ReadFile(path, "checkpoint");
 }
 
 }  // namespace
@@ -115,11 +136,7 @@ CheckpointManifest CheckpointManifest::from_json(const nlohmann::json& j, const 
   return m;
 }
 
-std::string CheckpointStore::dir_for(const std::string& log_path) {
-  fs::path p(log_path);
-  p.replace_extension(".ckpt");
-  return p.string();
-}
+std::string CheckpointStore::dir_for(const std::string& log_path) { return log_path + ".ckpt"; }
 
 CheckpointStore::CheckpointStore(std::string dir, int rank, int ranks) : dir_(std::move(dir)), rank_(rank), ranks_(ranks) {}
 
@@ -171,35 +188,53 @@ void CheckpointStore::commit(const CheckpointManifest& m) const {
 
 std::optional<CheckpointManifest> CheckpointStore::latest() const {
   const std::string path = dir_ + "/LATEST";
-  std::error_code ec;
-  if (!fs::exists(path, ec)) return std::nullopt;
-  const std::vector<std::byte> bytes = read_file(path);
-  const auto j = nlohmann::json::parse(reinterpret_cast<const char*>(bytes.data()),
-                                       reinterpret_cast<const char*>(bytes.data()) + bytes.size(), nullptr, false);
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0 && (errno == ENOENT || errno == ENOTDIR)) return std::nullopt;
+  const ReadFile f(path, "checkpoint");
+  if (f.size() > kMaxManifestBytes)
+    fail(path, "is " + human_bytes(double(f.size())) + ", larger than the " + human_bytes(double(kMaxManifestBytes)) +
+                   " a checkpoint manifest may have");
+  std::string text(std::size_t(f.size()), '\0');
+  read_at(f, path, 0, reinterpret_cast<std::byte*>(text.data()), text.size());
+  const auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded()) fail(path, "is not valid JSON");
+  if (!j.is_object()) fail(path, "is not a JSON object");
   return CheckpointManifest::from_json(j, path);
 }
 
 std::vector<std::byte> CheckpointStore::read(const CheckpointManifest& m, nlohmann::json* header_out) const {
   const std::string file = rank_file(m.step);
-  std::error_code ec;
-  if (!fs::exists(file, ec)) fail(file, "missing (LATEST names step " + std::to_string(m.step) + ")");
-  const std::vector<std::byte> b = read_file(file);
-  const std::size_t min = sizeof kMagic + 4 + 8 + 4;
-  if (b.size() < min || std::memcmp(b.data(), kMagic, sizeof kMagic) != 0) fail(file, "not a gg_train checkpoint file");
+  const ReadFile f = open_checkpoint_file(file, "missing (LATEST names step " + std::to_string(m.step) + ")");
+  // Sizes first: the prefix, the header length and the state length must fit the file's size before
+  // anything large is read.
+  const std::size_t min = kPrefix + 8 + 4;
+  if (f.size() < min)
+    fail(file, "truncated: " + std::to_string(f.size()) + " bytes, shorter than the " + std::to_string(min) +
+                   "-byte checkpoint frame");
+  std::byte prefix[kPrefix];
+  read_at(f, file, 0, prefix, kPrefix);
+  if (std::memcmp(prefix, kMagic, sizeof kMagic) != 0) fail(file, "not a gg_train checkpoint file");
+  std::uint32_t hlen = 0;
+  std::memcpy(&hlen, prefix + sizeof kMagic, 4);
+  if (hlen > kMaxHeaderBytes || hlen > f.size() - min)
+    fail(file, "header length " + std::to_string(hlen) + " out of range for a file of " + std::to_string(f.size()) +
+                   " bytes (the file is damaged)");
+  std::uint64_t slen = 0;
+  read_at(f, file, kPrefix + hlen, reinterpret_cast<std::byte*>(&slen), 8);
+  if (slen != f.size() - min - hlen)
+    fail(file, "holds " + std::to_string(f.size()) + " bytes, but its header and state lengths say " +
+                   (slen > f.size() ? std::string("more") : std::to_string(min + hlen + slen)) +
+                   " (the file is truncated or damaged)");
+  check_allocation(std::size_t(f.size()), 1, "checkpoint: " + shown(file));
+  std::vector<std::byte> b(std::size_t(f.size()));
+  read_at(f, file, 0, b.data(), b.size());
   std::uint32_t crc = 0;
   std::memcpy(&crc, b.data() + b.size() - 4, 4);
   if (crc != crc_of(b.data(), b.size() - 4)) fail(file, "checksum mismatch (the file is damaged)");
-  std::uint32_t hlen = 0;
-  std::memcpy(&hlen, b.data() + sizeof kMagic, 4);
-  if (hlen > b.size() - min) fail(file, "header length out of range");
-  const char* h = reinterpret_cast<const char*>(b.data() + sizeof kMagic + 4);
+  const char* h = reinterpret_cast<const char*>(b.data() + kPrefix);
   const auto header = nlohmann::json::parse(h, h + hlen, nullptr, false);
   if (header.is_discarded() || !header.is_object()) fail(file, "header is not a JSON object");
-  std::uint64_t slen = 0;
-  const std::size_t at = sizeof kMagic + 4 + hlen;
-  std::memcpy(&slen, b.data() + at, 8);
-  if (slen != b.size() - min - hlen) fail(file, "state length does not match the file size");
+  const std::size_t at = kPrefix + hlen;
   const auto expect = [&](const char* key, std::int64_t want) {
     if (!header.contains(key) || !header[key].is_number_integer() || header[key].get<std::int64_t>() != want)
       fail(file, std::string("header '") + key + "' is " + (header.contains(key) ? header[key].dump() : "missing") +

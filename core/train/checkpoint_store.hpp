@@ -2,7 +2,7 @@
 // Where checkpoints live and how they are written so that a crash at any moment leaves the last
 // committed one intact. Every rank writes its own file; rank 0 commits after all have:
 //
-//   results/x/run.ckpt/                    the checkpoint folder of the run log results/x/run.h5
+//   results/x/run.h5.ckpt/                 the checkpoint folder of the run log results/x/run.h5
 //     step-00000120/rank-00000.ckpt        one file per rank (workers and parameter servers)
 //     step-00000120/rank-00001.ckpt
 //     LATEST                               JSON: the committed boundary (CheckpointManifest)
@@ -43,7 +43,8 @@ struct CheckpointManifest {
 
 class CheckpointStore {
  public:
-  // The checkpoint folder of a run log: the log's path with ".h5" (or any extension) replaced by ".ckpt".
+  // The checkpoint folder of a run log: the log's whole path with ".ckpt" appended (run.h5 ->
+  // run.h5.ckpt), so that no two logs share one, whatever their extensions (run.h5, run.hdf5).
   static std::string dir_for(const std::string& log_path);
 
   CheckpointStore(std::string dir, int rank, int ranks);

@@ -23,8 +23,12 @@ HealthMonitor::HealthMonitor(double max_loss, int every, Communicator& workers)
     : limit_(max_loss > 0 ? max_loss : std::numeric_limits<double>::infinity()), every_(every), workers_(workers) {}
 
 std::string HealthMonitor::agree(std::int64_t done, const EvalRecord* eval) {
-  std::vector<double> flag{first_bad_ >= 0 ? 1.0 : 0.0};
+  std::vector<double> flag{first_bad_ >= 0 ? 1.0 : 0.0, bad_params_ >= 0 ? 1.0 : 0.0};
   workers_.allreduce_sum(flag);
+  if (flag[0] == 0 && flag[1] > 0)
+    return "training diverged: " + std::to_string(std::int64_t(flag[1])) + " of " + std::to_string(workers_.size()) +
+           " workers' parameters are no longer finite at step " + std::to_string(done) +
+           " (found before checkpointing; no checkpoint written)" + kAdvice;
   if (flag[0] > 0) {  // who, when and what: one slot per worker (step + 1, loss); 0 = healthy
     const int p = workers_.size(), me = workers_.rank();
     std::vector<double> slots(2 * std::size_t(p), 0.0);

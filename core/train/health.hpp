@@ -2,7 +2,8 @@
 // Divergence detection that sees every worker. The trainer hands each step's batch loss to on_step()
 // (one comparison, no communication). Every `health_every` steps and at every evaluation, agree()
 // (collective over the workers) gives every worker the same verdict: diverged if any worker has seen a
-// batch loss that is not finite or above train.max_loss, or, at an evaluation, if the consensus
+// batch loss that is not finite or above train.max_loss, or non-finite parameters (on_parameters,
+// which the trainer calls before every checkpoint, so a diverged model is never committed), or, at an evaluation, if the consensus
 // distance or a test loss is not finite (what non-finite parameters or consensus on any worker
 // produce). All workers hear it at the same step, so they stop together (draining their algorithm, so
 // parameter servers finish too); gg_train then prints one message and every rank exits with
@@ -10,6 +11,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <span>
 #include <string>
 
 #include "core/comm/communicator.hpp"
@@ -28,6 +30,16 @@ class HealthMonitor {
       bad_loss_ = loss;
     }
   }
+  // Before a checkpoint: whether this worker's parameters are all finite (a model can turn non-finite
+  // in the update after a finite batch loss). Local; the next agree() tells every worker.
+  void on_parameters(std::int64_t done, std::span<const float> params) {
+    if (bad_params_ >= 0) return;
+    for (const float v : params)
+      if (!std::isfinite(v)) {
+        bad_params_ = done;
+        return;
+      }
+  }
   // True when an agreement is due after `done` steps (besides evaluations).
   bool due(std::int64_t done) const { return every_ > 0 && done % every_ == 0; }
   // Collective over the workers: "" while healthy, else the message (the same on every worker). eval:
@@ -40,6 +52,7 @@ class HealthMonitor {
   Communicator& workers_;
   std::int64_t first_bad_ = -1;
   float bad_loss_ = 0;
+  std::int64_t bad_params_ = -1;  // steps done when on_parameters() found a non-finite value
 };
 
 }  // namespace gg

@@ -4,6 +4,9 @@
 #include <chrono>
 #include <csignal>
 #include <span>
+#include <utility>
+
+#include <unistd.h>
 
 #include "core/util/stop_signal.hpp"
 
@@ -17,8 +20,9 @@ double steady_s() {
 
 }  // namespace
 
-RunControl::RunControl(const TrainOptions& opt, bool can_checkpoint, Communicator& workers)
-    : opt_(opt), can_checkpoint_(can_checkpoint), workers_(workers), last_checkpoint_s_(steady_s()) {}
+RunControl::RunControl(const TrainOptions& opt, bool can_checkpoint, Communicator& workers, std::string stop_file)
+    : opt_(opt), can_checkpoint_(can_checkpoint), workers_(workers), last_checkpoint_s_(steady_s()),
+      stop_file_(std::move(stop_file)) {}
 
 double RunControl::minutes_since_checkpoint() const { return (steady_s() - last_checkpoint_s_) / 60.0; }
 
@@ -31,13 +35,15 @@ BoundaryDecision RunControl::at(std::int64_t done) {
   const int sig = stop_signal();
   const bool minutes_due = can_checkpoint_ && opt_.checkpoint_minutes > 0 && workers_.rank() == 0 &&
                            minutes_since_checkpoint() >= opt_.checkpoint_minutes;
-  std::array<double, 3> v{sig == SIGTERM ? 1.0 : 0.0, sig == SIGINT ? 1.0 : 0.0, minutes_due ? 1.0 : 0.0};
+  const bool requested = !stop_file_.empty() && workers_.rank() == 0 && ::access(stop_file_.c_str(), F_OK) == 0;
+  std::array<double, 4> v{sig == SIGTERM ? 1.0 : 0.0, sig == SIGINT ? 1.0 : 0.0, minutes_due ? 1.0 : 0.0,
+                          requested ? 1.0 : 0.0};
   const double t0 = workers_.wtime();
   workers_.allreduce_sum(std::span<double>(v));  // nothing allocated on the step path
   d.agreement_s = workers_.wtime() - t0;
-  if (v[0] > 0 || v[1] > 0) {
+  if (v[0] > 0 || v[1] > 0 || v[3] > 0) {
     d.stop = true;
-    d.signal = v[0] > 0 ? SIGTERM : SIGINT;
+    d.signal = v[0] > 0 ? SIGTERM : v[1] > 0 ? SIGINT : kStopRequest;
   }
   d.checkpoint = d.checkpoint || (can_checkpoint_ && (d.stop || v[2] > 0));
   return d;

@@ -34,6 +34,7 @@ int stop_signal() { return g_stop_signal; }
 const char* signal_name(int signo) {
   if (signo == SIGTERM) return "SIGTERM";
   if (signo == SIGINT) return "SIGINT";
+  if (signo == kStopRequest) return "a stop request (<output.path>.stop)";
   return "a signal";
 }
 

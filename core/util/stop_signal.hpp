@@ -15,12 +15,17 @@ namespace gg {
 // failure, the user is invited to retry"): its checkpoint was written; `gg_train --resume` continues it.
 inline constexpr int kStoppedExitCode = 75;
 
+// Not a signal: the stop request file <output.path>.stop (RunControl) asked the run to stop. A launcher
+// that cannot be trusted to deliver SIGTERM to every rank in time (mpirun kills the ranks one second
+// after forwarding it) creates that file instead; the workers see it at their next agreement.
+inline constexpr int kStopRequest = 1 << 16;
+
 // Installs the handler for SIGTERM and SIGINT (call once the run is set up; before, the default action
 // ends a process that has nothing to save). Throws std::runtime_error if sigaction fails.
 void install_stop_signals();
 // 0, or the number of the first SIGTERM / SIGINT received since install_stop_signals().
 int stop_signal();
-// "SIGTERM", "SIGINT" or "a signal".
+// "SIGTERM", "SIGINT", "a stop request (<output.path>.stop)" or "a signal".
 const char* signal_name(int signo);
 
 }  // namespace gg

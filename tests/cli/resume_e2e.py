@@ -11,6 +11,9 @@ synthetic 8x8 data, 2 x 256 steps, momentum, a step learning-rate schedule, four
                 agreed boundary, exit with status 75 (every rank), print one 'stopped by SIGTERM' line,
                 and leave a committed checkpoint at that boundary and a log holding exactly its steps;
        kill9    the launcher and every rank get SIGKILL at once: no warning, no flush;
+       stopfile the stop request file <log>.stop is created (what ggbench/launch.py does at a study's
+                --timeout, since mpirun kills the ranks one second after forwarding a SIGTERM): like
+                sigterm, with one 'stopped by a stop request' line; the resumed run removes the file;
      (the ranks are frozen with SIGSTOP before the fault and thawed after it, so the run cannot slip
      past the end while the fault is delivered);
   3. the interrupted job continued with --resume, to the end.
@@ -162,6 +165,8 @@ def interrupt(launcher, np_, argv, fault, ckpt_dir):
     if fault == "kill9":
         os.killpg(proc.pid, signal.SIGKILL)
         signal_all(ranks, signal.SIGKILL)
+    elif fault == "stopfile":
+        open(ckpt_dir[:-len(".ckpt")] + ".stop", "w").close()
     else:
         signal_all(ranks, signal.SIGTERM)
     signal_all(ranks, signal.SIGCONT)
@@ -233,7 +238,7 @@ def main():
     ap.add_argument("--mpiexec")
     ap.add_argument("--smpi-build")
     ap.add_argument("--work", required=True)
-    ap.add_argument("fault", choices=["sigterm", "kill9"])
+    ap.add_argument("fault", choices=["sigterm", "kill9", "stopfile"])
     ap.add_argument("algo")
     ap.add_argument("np", type=int)
     ap.add_argument("sets", nargs="*")
@@ -263,10 +268,11 @@ def main():
     rc, err = interrupt(launcher, a.np, base + every, a.fault, ckpt_dir)
     manifest = checkpoint.load(ckpt_dir).manifest
     stop_step, total = manifest["step"], None
-    if a.fault == "sigterm":
-        lines = [l for l in err.splitlines() if "gg_train: stopped by SIGTERM" in l]
-        check(rc == STOPPED, f"SIGTERM: exit status {rc}, expected {STOPPED}\n{err[-2000:]}")
-        check(len(lines) == 1, f"SIGTERM: expected one 'stopped by SIGTERM' line, got {len(lines)}:\n{err[-2000:]}")
+    if a.fault in ("sigterm", "stopfile"):
+        how = "SIGTERM" if a.fault == "sigterm" else "a stop request"
+        lines = [l for l in err.splitlines() if f"gg_train: stopped by {how}" in l]
+        check(rc == STOPPED, f"{how}: exit status {rc}, expected {STOPPED}\n{err[-2000:]}")
+        check(len(lines) == 1, f"{how}: expected one 'stopped by {how}' line, got {len(lines)}:\n{err[-2000:]}")
         check(len(lines) == 1 and f"after step {stop_step} " in lines[0], f"SIGTERM: the line does not name step {stop_step}")
         with h5py.File(res_log, "r") as f:
             logged = f["steps/step"][:]
@@ -290,6 +296,7 @@ def main():
     run_to_end(launcher, a.np, base + every + ["--resume"], "resumed run")
     t_res = time.time() - t0
     total = checkpoint.load(ckpt_dir).manifest["step"]
+    check(not os.path.exists(res_log + ".stop"), "the resumed run left the stop request file")
     params, ranks, losses = compare(ref_log, res_log, stop_step, total, a.algo)
     if not failures:
         print(f"ok  {label}: {a.fault} after step {stop_step} of {total}, resumed; final state of all {ranks} ranks "

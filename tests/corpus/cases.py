@@ -10,8 +10,9 @@ import os
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional
 
-from fixtures import (IDX_FILES, HeldLock, cifar_dir, cifar_record, config, deep_json, fifo, idx_dir, idx_images,
-                      idx_labels, symlink, write)
+from fixtures import (CHECKPOINTED, IDX_FILES, HeldLock, cifar_dir, cifar_record, config, deep_json, fifo, file_digest,
+                      idx_dir, idx_images, idx_labels, killed_run, manifest_naming, rank_file, replace_with, symlink,
+                      write)
 
 SYNTH = ["data.name=synthetic", "data.shape=[28,28,1]", "data.train_size=2048", "data.test_size=256"]
 MNIST = ["data.name=mnist", "data.dir={data}"]
@@ -29,6 +30,7 @@ class Case:
     setup: Optional[Callable] = None
     base: List[str] = field(default_factory=lambda: SYNTH)
     leaves: List[str] = field(default_factory=list)  # files the case must leave (relative to {d})
+    after: Optional[Callable] = None  # after(d, values) -> [problems]: what else the run must have left as it was
 
 
 def idx(gz=False, **replace):
@@ -45,6 +47,37 @@ def cfg(doc):
 
 def held(kind, name="out/run.h5"):
     return lambda d: {"hold": [HeldLock(os.path.join(d, name), kind)]}
+
+
+def latest_is(how):
+    """A plain run (no --resume) whose checkpoint folder holds a LATEST that is not a regular file."""
+    def setup(d):
+        os.makedirs(os.path.join(d, "out", "run.h5.ckpt"))
+        replace_with(os.path.join(d, "out", "run.h5.ckpt", "LATEST"), how)
+        return {}
+    return setup
+
+
+def killed_then(how, rank=1, np_=2):
+    """A run killed after its first checkpoint (fixtures.killed_run), then rank `rank`'s file of the
+    committed checkpoint replaced (fixtures.replace_with) -- or nothing done, for how=None."""
+    def setup(d):
+        m = killed_run(d, np_, SYNTH + CHECKPOINTED)
+        if how:
+            replace_with(rank_file(d, m, rank), how)
+        return {"digest": file_digest(os.path.join(d, "out", "run.h5")), "stepdir": "step-%08d" % m["step"]}
+    return setup
+
+
+def log_unchanged(d, values):
+    """A refused --resume leaves the log byte for byte as it was: not cut back, no resume recorded."""
+    if file_digest(os.path.join(d, "out", "run.h5")) != values["digest"]:
+        return ["the refused --resume changed the log out/run.h5 (cut back or a resume recorded)"]
+    return []
+
+
+def resumed_files(np_, step=60):
+    return ["out/run.h5"] + ["out/run.h5.ckpt/step-%08d/rank-%05d.ckpt" % (step, r) for r in range(np_)]
 
 
 def flip_middle(path_bytes):
@@ -208,6 +241,60 @@ CASES = [
     Case("output_mpi_live_run_holds_it", "a running gg_train writes it", np=4, setup=held("posix")),
     Case("output_long_name_shortened", "is 3000 bytes long; this file system allows",  # and the line is short
          sets=["output.path={d}/" + "n" * 3000 + "/run.h5"]),
+    # ---- checkpoints: the folder (at set-up, with the output path) and its files (regular files only) ----
+    Case("ckpt_latest_fifo", "checkpoint: {d}/out/run.h5.ckpt/LATEST: is a FIFO (named pipe), not a regular file",
+         setup=latest_is("fifo")),
+    Case("ckpt_latest_directory", "checkpoint: {d}/out/run.h5.ckpt/LATEST: is a directory, not a regular file",
+         setup=latest_is("directory")),
+    Case("ckpt_latest_dev_zero", "checkpoint: {d}/out/run.h5.ckpt/LATEST: is a character device, not a regular file",
+         setup=latest_is("dev_zero")),
+    Case("ckpt_latest_huge", "LATEST: is 100.0 MiB, larger than the 64.0 MiB a checkpoint manifest may have",
+         setup=latest_is("huge")),
+    Case("ckpt_mpi_latest_fifo", "LATEST: is a FIFO (named pipe), not a regular file", np=3, setup=latest_is("fifo")),
+    Case("ckpt_folder_is_fifo", "output.path: its checkpoint folder {d}/out/run.h5.ckpt is a FIFO "
+         "(named pipe), not a folder", setup=lambda d: fifo(os.path.join(d, "out", "run.h5.ckpt")) and {}),
+    Case("ckpt_folder_is_file", "its checkpoint folder {d}/out/run.h5.ckpt is a regular file, not a folder",
+         setup=lambda d: write(os.path.join(d, "out", "run.h5.ckpt"), b"x") and {}),
+    Case("ckpt_folder_is_the_log", "its checkpoint folder {d}/out/run.h5.ckpt is the run log itself",
+         setup=lambda d: write(os.path.join(d, "out", "run.h5"), b"an older log")
+         and os.symlink("run.h5", os.path.join(d, "out", "run.h5.ckpt")) or {}),
+    Case("ckpt_folder_dangling_link", "its checkpoint folder {d}/out/run.h5.ckpt is a symbolic link to nothing",
+         setup=lambda d: os.makedirs(os.path.join(d, "out")) or os.symlink("nowhere/x", os.path.join(d, "out", "run.h5.ckpt"))
+         or {}),
+    Case("ckpt_folder_claimed_by_live_run", "its checkpoint folder {d}/out/run.h5.ckpt is claimed by another live run",
+         setup=lambda d: {"hold": [HeldLock(os.path.join(d, "other", "b.h5"), "posix")]} if (
+             write(os.path.join(d, "other", "b.h5.ckpt", "LATEST"), manifest_naming(os.path.join(d, "other", "b.h5")).encode())
+             and os.makedirs(os.path.join(d, "out")) is None
+             and os.symlink(os.path.join(d, "other", "b.h5.ckpt"), os.path.join(d, "out", "run.h5.ckpt")) is None) else {}),
+    Case("ckpt_mpi_folder_under_a_file", "its checkpoint folder {d}/out/run.h5.ckpt is a regular file", np=3,
+         setup=lambda d: write(os.path.join(d, "out", "run.h5.ckpt"), b"") and {}),
+    # run.h5 and run.hdf5 used to share run.ckpt/: now each log has its own folder (LOG.ckpt)
+    Case("ckpt_each_log_its_own_folder", "", code=0, sets=["output.path={d}/out/run.hdf5", "train.max_steps=2"],
+         setup=lambda d: {"_": fifo(os.path.join(d, "out", "run.ckpt", "LATEST"))}, leaves=["out/run.hdf5"]),
+    # checkpoints of older builds (LOG stem + .ckpt) are not silently ignored
+    Case("ckpt_legacy_folder_unfinished", "{d}/out/run.ckpt (the checkpoint folder name of older builds) holds the "
+         "checkpoint of this log's unfinished run (after step 4): rename it to run.h5.ckpt",
+         setup=lambda d: write(os.path.join(d, "out", "run.ckpt", "LATEST"),
+                               manifest_naming(os.path.join(d, "out", "run.h5")).encode()) and {}),
+    Case("ckpt_legacy_folder_resume", "--resume: {d}/out/run.ckpt holds this log's checkpoint under the folder name of "
+         "older builds: rename it to run.h5.ckpt", argv=["--resume"],
+         setup=lambda d: write(os.path.join(d, "out", "run.ckpt", "LATEST"),
+                               manifest_naming(os.path.join(d, "out", "run.h5")).encode()) and {}),
+    # --resume changes nothing until every rank has verified its checkpoint: a refused one leaves the log
+    Case("ckpt_mpi_resume_works", "", code=0, np=2, sets=CHECKPOINTED, argv=["--resume"], setup=killed_then(None),
+         leaves=resumed_files(2)),
+    Case("ckpt_mpi_resume_rank_fifo", "checkpoint: {d}/out/run.h5.ckpt/{stepdir}/rank-00001.ckpt: is a FIFO",
+         np=2, sets=CHECKPOINTED, argv=["--resume"], setup=killed_then("fifo"), after=log_unchanged),
+    Case("ckpt_mpi_resume_rank_directory", "rank-00001.ckpt: is a directory, not a regular file", np=2,
+         sets=CHECKPOINTED, argv=["--resume"], setup=killed_then("directory"), after=log_unchanged),
+    Case("ckpt_mpi_resume_rank_dev_zero", "rank-00001.ckpt: is a character device, not a regular file", np=2,
+         sets=CHECKPOINTED, argv=["--resume"], setup=killed_then("dev_zero"), after=log_unchanged),
+    Case("ckpt_mpi_resume_rank_truncated", "rank-00001.ckpt: holds", np=2,
+         sets=CHECKPOINTED, argv=["--resume"], setup=killed_then("truncated"), after=log_unchanged),
+    Case("ckpt_mpi_resume_rank_missing", "rank-00001.ckpt: missing (LATEST names step", np=2,
+         sets=CHECKPOINTED, argv=["--resume"], setup=killed_then("missing"), after=log_unchanged),
+    Case("ckpt_mpi_resume_rank0_huge", "rank-00000.ckpt: not a gg_train checkpoint file", np=2,
+         sets=CHECKPOINTED, argv=["--resume"], setup=killed_then("huge", rank=0), after=log_unchanged),
     # ---- training health ----
     # Diverged before the first evaluation: nothing is left; after it: the log, with `stopped`.
     Case("health_diverged_single", "training diverged: worker 0's batch loss was", code=4,
@@ -221,6 +308,13 @@ CASES = [
     Case("health_mpi_nonfinite_consensus", "training diverged: the consensus distance is nan at step 8", code=4, np=4,
          sets=["algorithm.name=gossipgrad", "optimizer.lr=5", "train.max_loss=0", "train.health_every=0",
                "train.max_steps=16", "train.evals_per_epoch=1"], leaves=["out/run.h5"]),
+    # No checkpoint of a diverged model: the health check runs before every commit (nothing is left).
+    Case("health_diverged_before_checkpoint", "training diverged: worker 0's batch loss was", code=4,
+         sets=["optimizer.lr=50", "train.max_steps=40", "train.health_every=0", "train.evals_per_epoch=0",
+               "train.checkpoint_every=4"]),
+    Case("health_mpi_nonfinite_before_checkpoint", "parameters are no longer finite at step", code=4, np=4,
+         sets=["algorithm.name=gossipgrad", "optimizer.lr=5", "train.max_loss=0", "train.health_every=0",
+               "train.max_steps=16", "train.evals_per_epoch=0", "train.checkpoint_every=8"]),
     # What an error message suggests works (code 0: no error line, every rank exits 0).
     Case("ranks_gossip_p6_suggestion_works", "", code=0, np=6,
          sets=["algorithm.name=gossip", "algorithm.topology=dissemination", "train.max_steps=2"],

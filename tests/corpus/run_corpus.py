@@ -10,6 +10,7 @@ Each case runs in a fresh folder of its own (its cwd), made by the case's setup.
   - exactly one output line contains "error:" (none when the expected status is 0); it starts with
     "gg_train: error: ", contains the case's text and is at most 400 characters long; stdout is empty
     for set-up errors (exit status 2);
+  - whatever else the case checks (its `after`: a refused --resume leaves the log byte for byte);
   - nothing is left behind: afterwards the folder holds exactly what the setup put there, plus the files
     the case must leave (a diverged run's log after its first evaluation holds `stopped`, finished = 0).
 Prints one line per case with its time, then a summary; exit status 0 when every case passes.
@@ -124,6 +125,8 @@ def run_case(args, case):
     left = sorted(listing(d) - before - expected)
     if left:
         problems.append("left behind: %s" % left)
+    if case.after:
+        problems += case.after(d, values)
     for rel in case.leaves:
         path = os.path.join(d, rel)
         if not os.path.exists(path):
@@ -156,6 +159,7 @@ def main():
         print("%d cases (%d in the whole corpus)" % (len(cases), len(CASES)))
         return 0
     args.gg_train = os.path.abspath(args.gg_train)
+    os.environ["GG_CORPUS_GG_TRAIN"], os.environ["GG_CORPUS_MPIEXEC"] = args.gg_train, args.mpiexec  # fixtures.killed_run
     args.work = os.path.abspath(os.path.join(args.work, "shard%d" % k))
     os.makedirs(args.work, exist_ok=True)
     failed = []

@@ -1,5 +1,7 @@
 // Checkpoint files (core/train/checkpoint_store.hpp) and resumed run logs (Hdf5RunLog's resuming
 // constructor): round trips, what a crash at each point leaves, and the messages for damaged input.
+#include <sys/stat.h>
+
 #include <gtest/gtest.h>
 #include <hdf5.h>
 #include <unistd.h>
@@ -58,8 +60,10 @@ std::string error_of(const std::function<void()>& f) {
 }
 
 TEST_F(Checkpoint, FolderSitsNextToTheLog) {
-  EXPECT_EQ(CheckpointStore::dir_for("results/x/run.h5"), "results/x/run.ckpt");
+  EXPECT_EQ(CheckpointStore::dir_for("results/x/run.h5"), "results/x/run.h5.ckpt");
   EXPECT_EQ(CheckpointStore::dir_for("run"), "run.ckpt");
+  // each log its own folder, whatever its extension
+  EXPECT_NE(CheckpointStore::dir_for("results/x/run.h5"), CheckpointStore::dir_for("results/x/run.hdf5"));
 }
 
 TEST_F(Checkpoint, WritesCommitsAndReadsBackEveryRank) {
@@ -117,6 +121,33 @@ TEST_F(Checkpoint, DamagedOrForeignFilesNameTheFile) {
             std::string::npos);
   std::ofstream(dir + "/LATEST") << "{\"format\": 1, \"step\": ";
   EXPECT_EQ(error_of([&] { zero.latest(); }), "checkpoint: " + dir + "/LATEST: is not valid JSON");
+}
+
+TEST_F(Checkpoint, OnlyRegularFilesAreReadAndSizesComeFirst) {
+  const std::string dir = file("run.ckpt");
+  CheckpointStore zero(dir, 0, 1);
+  zero.write(8, {}, bytes("0123456789"));
+  zero.commit(manifest(8, 1));
+  const CheckpointManifest m = *zero.latest();
+  const std::string rank = zero.rank_file(8);
+  {  // a truncated file: refused from its size, before its state is read
+    const auto size = fs::file_size(rank);
+    fs::resize_file(rank, size - 3);
+    EXPECT_NE(error_of([&] { zero.read(m); }).find(rank + ": holds " + std::to_string(size - 3) + " bytes, but its header and state lengths say " +
+                                                     std::to_string(size)),
+              std::string::npos);
+  }
+  fs::remove(rank);
+  ASSERT_EQ(::mkfifo(rank.c_str(), 0600), 0);  // would block open() forever
+  EXPECT_EQ(error_of([&] { zero.read(m); }), "checkpoint: " + rank + ": is a FIFO (named pipe), not a regular file");
+  fs::remove(rank);
+  fs::create_symlink("/dev/zero", rank);  // would be read until memory runs out
+  EXPECT_EQ(error_of([&] { zero.read(m); }), "checkpoint: " + rank + ": is a character device, not a regular file");
+  fs::remove(dir + "/LATEST");
+  fs::create_directory(dir + "/LATEST");
+  EXPECT_EQ(error_of([&] { zero.latest(); }), "checkpoint: " + dir + "/LATEST: is a directory, not a regular file");
+  fs::remove(dir + "/LATEST");
+  EXPECT_FALSE(zero.latest()) << "no LATEST: no checkpoint";
 }
 
 TEST_F(Checkpoint, ClearTouchesOnlyCheckpoints) {

@@ -94,6 +94,16 @@ class Reader {
     if (file_ >= 0) H5Fclose(file_);
   }
   bool ok() const { return file_ >= 0; }
+  // Whether the dataset's chunks carry HDF5's fletcher32 checksum.
+  bool checksummed(const char* name) const {
+    const hid_t ds = H5Dopen2(file_, name, H5P_DEFAULT), dcpl = H5Dget_create_plist(ds);
+    unsigned flags = 0;
+    size_t n = 0;
+    const bool has = H5Pget_filter_by_id2(dcpl, H5Z_FILTER_FLETCHER32, &flags, &n, nullptr, 0, nullptr, nullptr) >= 0;
+    H5Pclose(dcpl);
+    H5Dclose(ds);
+    return has;
+  }
   std::vector<hsize_t> shape(const char* name) const {
     const hid_t ds = H5Dopen2(file_, name, H5P_DEFAULT), sp = H5Dget_space(ds);
     std::vector<hsize_t> dims(std::size_t(H5Sget_simple_extent_ndims(sp)));
@@ -240,6 +250,19 @@ TEST_F(LogHdf5, WritesAttributesStepsAndEvaluations) {
   const auto hi = r.read<double>("/eval/replica_max/top1", H5T_NATIVE_DOUBLE);
   ASSERT_EQ(hi.size(), 2u);
   EXPECT_DOUBLE_EQ(hi[1], 0.62);
+}
+
+TEST_F(LogHdf5, EveryDatasetCarriesAChecksum) {
+  const std::string path = file("sums.h5");
+  {
+    Hdf5RunLog log(path, info(2));
+    log.on_steps(steps(0, 3, 2), 2);
+    log.on_eval(eval(3, 0.4));
+  }
+  Reader r(path);
+  ASSERT_TRUE(r.ok());
+  for (const char* ds : {"/steps/compute_s", "/steps/loss_mean", "/steps/partner", "/eval/step", "/eval/rank0/top1"})
+    EXPECT_TRUE(r.checksummed(ds)) << ds << ": no fletcher32 filter";
 }
 
 TEST_F(LogHdf5, UnfinishedWriterLeavesReadableFile) {
