@@ -46,8 +46,9 @@ if [[ "${1:-}" == "--pack" ]]; then
   # Its own build folder, for a portable CPU target: x86-64-v3 (AVX2, no AVX-512) instead of this
   # machine's -march=native, so that the binaries run on the GPU node's host CPU (no SIGILL).
   BUILD="$ROOT/build/gpu-pack-build"
+  # RUNPATH: the pack's lib/ first ($ORIGIN/lib), wherever the pack is unpacked.
   cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DGG_CUDA=ON -DGG_MARCH=x86-64-v3 \
-        -DGG_BUILD_TESTS=ON -DGG_BUILD_BENCH=OFF >/dev/null
+        -DGG_BUILD_TESTS=ON -DGG_BUILD_BENCH=OFF '-DCMAKE_BUILD_RPATH=$ORIGIN/lib' >/dev/null
   cmake --build "$BUILD" --target gg_gpu_check gg_sweep_tests -j"${GG_PACK_JOBS:-$(nproc)}"
   rm -rf "$PACK" && mkdir -p "$PACK/lib"
   cp "$BUILD/experiments/gg_gpu_check" "$BUILD/tests/sweep/gg_sweep_tests" "$PACK/"
@@ -61,10 +62,9 @@ if [[ "${1:-}" == "--pack" ]]; then
       *) cp -L "$lib" "$PACK/lib/" ;;
     esac
   done
-  # The packed lib/ first, wherever the pack is unpacked.
-  if command -v patchelf >/dev/null; then
-    for b in "$PACK/gg_gpu_check" "$PACK/gg_sweep_tests"; do patchelf --set-rpath '$ORIGIN/lib' "$b"; done
-  fi
+  for b in "$PACK/gg_gpu_check" "$PACK/gg_sweep_tests"; do
+    echo "gpu_check --pack: $(basename "$b") RUNPATH: $(readelf -d "$b" | sed -n 's/.*R\(UN\)\?PATH.*\[\(.*\)\]/\2/p')"
+  done
   # Portability: the engine's own code must hold no AVX-512 (zmm) instruction.
   for b in "$PACK/gg_gpu_check" "$PACK/gg_sweep_tests"; do
     zmm=$(objdump -d --no-show-raw-insn "$b" | grep -c '%zmm' || true)

@@ -18,8 +18,10 @@ namespace gg {
 class PartRunner {
  public:
   using Write = std::function<void(const nlohmann::json&)>;
+  // `results` may hold parts of an earlier run (another process, the same folder): a failure there stays
+  // in "pass"; ok() and each run() speak for this runner's parts only.
   PartRunner(nlohmann::json results, Write write) : results_(std::move(results)), write_(std::move(write)) {
-    results_["pass"] = true;
+    if (!results_.contains("pass")) results_["pass"] = true;
     flush();
   }
 
@@ -43,13 +45,16 @@ class PartRunner {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     results_[key] = std::move(r);
     results_["parts"][key] = {{"pass", ok}, {"seconds", seconds}};
-    if (!ok) results_["pass"] = false;
+    if (!ok) {
+      results_["pass"] = false;
+      ok_ = false;
+    }
     flush();
     std::fflush(stdout);
     return ok;
   }
 
-  bool ok() const { return results_.value("pass", false); }
+  bool ok() const { return ok_; }
   const nlohmann::json& results() const { return results_; }
 
  private:
@@ -60,11 +65,13 @@ class PartRunner {
     } catch (const std::exception& e) {
       std::fprintf(stderr, "gg_gpu_check: cannot write results: %s\n", e.what());
       results_["pass"] = false;
+      ok_ = false;
     }
   }
 
   nlohmann::json results_;
   Write write_;
+  bool ok_ = true;
 };
 
 // Runs one case of a part (one layer, one throughput row) so that an exception fails that case only:

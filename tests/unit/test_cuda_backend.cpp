@@ -209,6 +209,14 @@ TEST(CudaBackend, GpuCheckPartRunnerKeepsEveryPartsResults) {
   EXPECT_FALSE(ok);
   EXPECT_EQ(r["error"], "no algorithm");
   EXPECT_FALSE(r["pass"].get<bool>());
+  // Results of an earlier process's parts (the same folder): its failure stays recorded, but this
+  // runner's own parts decide ok().
+  std::vector<nlohmann::json> again;
+  PartRunner later({{"pass", false}, {"first", {{"value", 1}}}}, [&](const nlohmann::json& j) { again.push_back(j); });
+  EXPECT_TRUE(later.run("fifth", [](bool&) { return nlohmann::json{{"value", 5}}; }));
+  EXPECT_TRUE(later.ok());
+  EXPECT_FALSE(again.back()["pass"].get<bool>());
+  EXPECT_EQ(again.back()["first"]["value"], 1);
 }
 
 // The library versions are readable without a GPU (the preflight records them); zeros without CUDA.
