@@ -368,7 +368,8 @@ for part in ${PARTS//,/ }; do
     *) FAILED+=("$part") ;;
   esac
 done
-echo "gpu_check: $(($(date +%s) - T0)) s in all; results in $OUT (parts.jsonl, gpu_check.json, preflight.json)"
+written="$(cd "$OUT" && ls -d parts.jsonl preflight.json gpu_check.json torch.json *_h[0-9]*.json 2>/dev/null | tr '\n' ' ')"
+echo "gpu_check: $(($(date +%s) - T0)) s in all; results in $OUT: ${written% }"
 if [[ "$GPU_PRESENT" != 1 ]]; then
   echo "gpu_check: skipped: no GPU on this node (nvidia-smi $(command -v nvidia-smi >/dev/null && echo 'lists none' || echo 'not found')); nothing was measured${SKIPPED:+ (parts skipped: ${SKIPPED[*]})}${FAILED:+; parts failed: ${FAILED[*]} (see above: the preflight lists what the node lacks)}"
   exit 77
