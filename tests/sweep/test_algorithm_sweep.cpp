@@ -18,6 +18,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -144,8 +146,19 @@ void check_guarantees(const Case& c, const std::vector<std::shared_ptr<GpuContex
   for (std::size_t k = 0; k < w.size(); ++k) {
     const RankLog& l = *w[k];
     for (float x : l.x.back()) ASSERT_TRUE(std::isfinite(x)) << "worker " << k;
-    for (std::size_t t = l.allocations.size() / 2; t + 1 < l.allocations.size(); ++t)
-      EXPECT_EQ(l.allocations[t], 0) << "worker " << k << " allocated during step " << t;
+    // GpuSweep only: GG_GPU_SWEEP_ALLOCATIONS=report prints the per-step allocations instead of failing on
+    // them (a fallback for a GPU node, which cannot rebuild the pack, if a library allocates per call in a
+    // way the exclusion of tests/sweep/alloc_count.hpp does not catch); every other invariant still counts.
+    const char* alloc_mode = std::getenv("GG_GPU_SWEEP_ALLOCATIONS");
+    const bool report_only = !gpus.empty() && alloc_mode && std::string(alloc_mode) == "report";
+    for (std::size_t t = l.allocations.size() / 2; t + 1 < l.allocations.size(); ++t) {
+      if (report_only) {
+        if (l.allocations[t] != 0)
+          std::printf("[ REPORT   ] worker %zu allocated %ld times during step %zu\n", k, l.allocations[t], t);
+      } else {
+        EXPECT_EQ(l.allocations[t], 0) << "worker " << k << " allocated during step " << t;
+      }
+    }
     if (c.p > 1) {
       EXPECT_GT(l.bytes_sent, 0u) << "worker " << k << " sent nothing: was anything measured?";
     }
