@@ -22,8 +22,10 @@ else()
     endif()
     enable_language(CUDA)
     find_package(CUDAToolkit)
-    # cuDNN and NCCL: the toolkit's folders, or pip's nvidia-cudnn-cu13 / nvidia-nccl-cu13 wheels
-    # (GG_CUDNN_ROOT / GG_NCCL_ROOT, as scripts/gpu_check.sh sets them on a node without the toolkit's copies).
+    # cuDNN and NCCL: the toolkit's folders, or pip's nvidia-cudnn-cu13 / nvidia-nccl-cu13 wheels named by
+    # hand with -DGG_CUDNN_ROOT=... / -DGG_NCCL_ROOT=... (nothing sets them for you; a GPU node without the
+    # engine's -dev packages cannot build at all: scripts/gpu_check.sh --pack builds on a development
+    # machine, and the node only runs that pack).
     set(_gg_cuda_hints ${CUDAToolkit_LIBRARY_DIR} ${CUDAToolkit_INCLUDE_DIRS})
     find_path(GG_CUDNN_INCLUDE cudnn.h HINTS ${GG_CUDNN_ROOT} ${_gg_cuda_hints} PATH_SUFFIXES include)
     find_library(GG_CUDNN_LIB NAMES cudnn libcudnn.so.9 HINTS ${GG_CUDNN_ROOT} ${_gg_cuda_hints} PATH_SUFFIXES lib lib64)

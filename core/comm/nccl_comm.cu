@@ -2,6 +2,7 @@
 #include <nccl.h>
 
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/comm/nccl_comm.hpp"
@@ -24,14 +25,18 @@ class EventRequest final : public RequestImpl {
  public:
   EventRequest(NcclImpl& owner, cudaEvent_t e) : owner_(owner), event_(e) {}
   bool test() override {
-    const cudaError_t e = cudaEventQuery(event_);
-    if (e == cudaErrorNotReady) return false;
-    GG_CUDA_CHECK(e);
-    return true;
+    if (GG_CUDA_DONE(cudaEventQuery(event_))) return true;
+    check_async();  // a failed peer surfaces here instead of as a hang
+    return false;
   }
-  void wait() override { GG_CUDA_CHECK(cudaEventSynchronize(event_)); }
+  // Polls (rather than cudaEventSynchronize) so that NCCL's asynchronous errors, e.g. a dead peer at
+  // p > 1, end the wait with an error.
+  void wait() override {
+    while (!test()) std::this_thread::yield();
+  }
   void release() override;
   cudaEvent_t event() const { return event_; }
+  void check_async();
 
  private:
   NcclImpl& owner_;
@@ -61,6 +66,7 @@ class NcclImpl final : public NcclComm {
   int size() const override { return size_; }
 
   Request allreduce_sum(std::span<float> data) override {
+    gpu_.bind();
     after_compute();
     GG_NCCL_CHECK(ncclAllReduce(data.data(), data.data(), data.size(), ncclFloat, ncclSum, comm_, gpu_.comm()));
     return finished();
@@ -71,6 +77,7 @@ class NcclImpl final : public NcclComm {
       throw std::logic_error("NcclComm::exchange: peer " + std::to_string(peer) + " of " + std::to_string(size_) +
                              ", " + std::to_string(send.size()) + " floats sent, " + std::to_string(recv.size()) +
                              " received");
+    gpu_.bind();
     after_compute();
     GG_NCCL_CHECK(ncclGroupStart());
     GG_NCCL_CHECK(ncclSend(send.data(), send.size(), ncclFloat, peer, comm_, gpu_.comm()));
@@ -80,6 +87,16 @@ class NcclImpl final : public NcclComm {
   }
 
   void give_back(EventRequest* r) { free_.push_back(r); }
+  void check_async() {
+    ncclResult_t state = ncclSuccess;
+    GG_NCCL_CHECK(ncclCommGetAsyncError(comm_, &state));
+    if (state != ncclSuccess && state != ncclInProgress) {
+      ncclCommAbort(comm_);
+      comm_ = nullptr;
+      cuda::fail(std::string("NCCL (asynchronous): ") + ncclGetErrorString(state), "ncclCommGetAsyncError",
+                 __FILE__, __LINE__);
+    }
+  }
 
  private:
   // The comm stream waits (on the GPU) for what the compute stream has queued so far.
@@ -109,6 +126,7 @@ class NcclImpl final : public NcclComm {
 };
 
 void EventRequest::release() { owner_.give_back(this); }
+void EventRequest::check_async() { owner_.check_async(); }
 
 }  // namespace
 

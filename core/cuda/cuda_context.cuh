@@ -11,6 +11,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -51,6 +53,16 @@ class GpuContext {
   cudaEvent_t event(std::size_t i);
   // Ordering event i (no timing: cheaper to record and query), created on first use.
   cudaEvent_t sync_event(std::size_t i);
+  // Makes this context's device the calling thread's current device (rank threads other than the one
+  // that built the context would otherwise launch on device 0). Cheap when it already is.
+  void bind() const {
+    int current = -1;
+    if (cudaGetDevice(&current) != cudaSuccess || current != options_.device)
+      GG_CUDA_CHECK(cudaSetDevice(options_.device));
+  }
+  // Results shared by every layer on this context, keyed by a shape (cuDNN's algorithm search per
+  // distinct convolution shape rather than per layer instance); null on first use, then what was stored.
+  std::shared_ptr<void>& shared_result(const std::vector<long>& key) { return shared_results_[key]; }
 
  private:
   GpuOptions options_;
@@ -65,7 +77,27 @@ class GpuContext {
   std::size_t scratch_cap_ = 0;
   std::vector<cudaEvent_t> events_, sync_events_;
   std::vector<float> host_scratch_;
+  std::map<std::vector<long>, std::shared_ptr<void>> shared_results_;
 };
+
+namespace cuda {
+
+// cudaEventQuery / cudaStreamQuery without the sticky trap: cudaErrorNotReady is not an error, but the
+// runtime still records it as the thread's last error, so the next cudaGetLastError() after a kernel
+// launch (GG_CUDA_LAUNCHED) would report "device not ready". Consumes it (as PyTorch does after every
+// query) and returns false; any other failure throws with `call` and the site.
+inline bool query_done(cudaError_t e, const char* call, const char* file, int line) {
+  if (e == cudaErrorNotReady) {
+    (void)cudaGetLastError();
+    return false;
+  }
+  check(e, call, file, line);
+  return true;
+}
+
+}  // namespace cuda
+
+#define GG_CUDA_DONE(call) ::gg::cuda::query_done((call), #call, __FILE__, __LINE__)
 
 // RAII cuDNN descriptors. NHWC activations are described as cuDNN's NHWC format.
 struct TensorDesc {
@@ -74,12 +106,22 @@ struct TensorDesc {
   ~TensorDesc() { cudnnDestroyTensorDescriptor(d); }
   TensorDesc(const TensorDesc&) = delete;
   TensorDesc& operator=(const TensorDesc&) = delete;
-  // [n, h, w, c] in NHWC order.
-  void nhwc(const Shape& s) {
+  // [n, h, w, c] in NHWC order. Set only when the shape changes: a step with a fixed batch makes no
+  // cuDNN descriptor call (which may allocate inside cuDNN) after the first.
+  // Returns whether it changed the descriptor.
+  bool nhwc(const Shape& s) {
+    if (set_ && s == shape_) return false;
     GG_CUDA_CHECK(cudnnSetTensor4dDescriptor(d, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, s.n, s.c, s.h, s.w));
+    shape_ = s;
+    set_ = true;
+    return true;
   }
   // A per-channel vector [1, 1, 1, c] (bias, batch-norm scale).
-  void channels(int c) { nhwc({1, 1, 1, c}); }
+  bool channels(int c) { return nhwc({1, 1, 1, c}); }
+
+ private:
+  Shape shape_{};
+  bool set_ = false;
 };
 
 // A grid-stride loop over n items: for (std::size_t i = grid_first(); i < n; i += grid_stride()).

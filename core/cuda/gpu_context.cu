@@ -14,6 +14,13 @@ __global__ void accumulate_kernel(float* __restrict dst, const float* __restrict
     dst[i] += src[i];
 }
 
+// One thread spins until `cycles` of its SM's clock have passed.
+__global__ void delay_kernel(long long cycles) {
+  const long long start = clock64();
+  while (clock64() - start < cycles) {
+  }
+}
+
 }  // namespace
 
 GpuContext::GpuContext(const GpuOptions& options) : options_(options) {
@@ -111,22 +118,26 @@ std::shared_ptr<GpuContext> make_gpu_context(const GpuOptions& options) {
 const GpuOptions& gpu_options(const GpuContext& gpu) { return gpu.options(); }
 
 void gpu_accumulate(GpuContext& gpu, float* dst, const float* src, std::size_t n) {
+  gpu.bind();
   if (!n) return;
   accumulate_kernel<<<blocks_for(n), 256, 0, gpu.compute()>>>(dst, src, n);
   GG_CUDA_LAUNCHED();
 }
 
 void gpu_copy(GpuContext& gpu, float* dst, const float* src, std::size_t n) {
+  gpu.bind();
   if (n && dst != src)
     GG_CUDA_CHECK(cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyDeviceToDevice, gpu.compute()));
 }
 
 void gpu_upload(GpuContext& gpu, float* dst, const float* src, std::size_t n) {
+  gpu.bind();
   if (n) GG_CUDA_CHECK(cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyHostToDevice, gpu.compute()));
 }
 
 // Ticket t uses ordering events 2t (the compute stream reached the copy) and 2t + 1 (the copy is done).
 void gpu_download_async(GpuContext& gpu, float* dst, const float* src, std::size_t n, std::size_t ticket) {
+  gpu.bind();
   cudaEvent_t ready = gpu.sync_event(2 * ticket), done = gpu.sync_event(2 * ticket + 1);
   GG_CUDA_CHECK(cudaEventRecord(ready, gpu.compute()));
   GG_CUDA_CHECK(cudaStreamWaitEvent(gpu.comm(), ready, 0));
@@ -135,17 +146,14 @@ void gpu_download_async(GpuContext& gpu, float* dst, const float* src, std::size
 }
 
 bool gpu_download_done(GpuContext& gpu, std::size_t ticket) {
-  const cudaError_t e = cudaEventQuery(gpu.sync_event(2 * ticket + 1));
-  if (e == cudaErrorNotReady) return false;
-  GG_CUDA_CHECK(e);
-  return true;
+  return GG_CUDA_DONE(cudaEventQuery(gpu.sync_event(2 * ticket + 1)));
 }
 
 void gpu_download_wait(GpuContext& gpu, std::size_t ticket) {
   GG_CUDA_CHECK(cudaEventSynchronize(gpu.sync_event(2 * ticket + 1)));
 }
 
-void gpu_mark(GpuContext& gpu, std::size_t i) { GG_CUDA_CHECK(cudaEventRecord(gpu.event(i), gpu.compute())); }
+void gpu_mark(GpuContext& gpu, std::size_t i) { gpu.bind(); GG_CUDA_CHECK(cudaEventRecord(gpu.event(i), gpu.compute())); }
 
 double gpu_seconds_between(GpuContext& gpu, std::size_t i, std::size_t j) {
   GG_CUDA_CHECK(cudaEventSynchronize(gpu.event(j)));
@@ -155,8 +163,22 @@ double gpu_seconds_between(GpuContext& gpu, std::size_t i, std::size_t j) {
 }
 
 void gpu_synchronize(GpuContext& gpu) {
+  gpu.bind();
   GG_CUDA_CHECK(cudaStreamSynchronize(gpu.compute()));
   GG_CUDA_CHECK(cudaStreamSynchronize(gpu.comm()));
+}
+
+void gpu_delay(GpuContext& gpu, double seconds) {
+  gpu.bind();
+  int khz = 0;
+  GG_CUDA_CHECK(cudaDeviceGetAttribute(&khz, cudaDevAttrClockRate, gpu.options().device));
+  delay_kernel<<<1, 1, 0, gpu.compute()>>>(static_cast<long long>(seconds * double(khz) * 1e3));
+  GG_CUDA_LAUNCHED();
+}
+
+bool gpu_compute_idle(GpuContext& gpu) {
+  gpu.bind();
+  return GG_CUDA_DONE(cudaStreamQuery(gpu.compute()));
 }
 
 }  // namespace gg

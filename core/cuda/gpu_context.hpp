@@ -46,5 +46,9 @@ void gpu_mark(GpuContext& gpu, std::size_t i);
 double gpu_seconds_between(GpuContext& gpu, std::size_t i, std::size_t j);
 // Waits until everything queued on the context's streams has run; rethrows a kernel error with context.
 void gpu_synchronize(GpuContext& gpu);
+// For ordering checks (experiments/gpu_check/): a kernel that keeps the compute stream busy for about
+// `seconds` of GPU time, and whether the compute stream has run everything queued on it (never blocks).
+void gpu_delay(GpuContext& gpu, double seconds);
+bool gpu_compute_idle(GpuContext& gpu);
 
 }  // namespace gg

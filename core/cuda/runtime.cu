@@ -1,6 +1,8 @@
 // core/cuda/runtime.hpp on the CUDA runtime.
 #include "core/cuda/runtime.hpp"
 
+#include <nccl.h>
+
 #include <cstdio>
 
 #include "core/cuda/cuda_check.cuh"
@@ -33,6 +35,22 @@ std::string unavailable() {
     return std::string("no CUDA device: ") + cudaGetErrorString(e);
   }
   return n > 0 ? "" : "no CUDA device visible";
+}
+
+LibraryVersions library_versions() {
+  LibraryVersions v;
+  if (cudaDriverGetVersion(&v.driver) != cudaSuccess) v.driver = 0;
+  if (cudaRuntimeGetVersion(&v.runtime) != cudaSuccess) v.runtime = 0;
+  cudaGetLastError();
+  v.cudnn = int(cudnnGetVersion());
+  v.cudnn_cudart = int(cudnnGetCudartVersion());
+  int major = 0, minor = 0, patch = 0;
+  if (cublasGetProperty(MAJOR_VERSION, &major) == CUBLAS_STATUS_SUCCESS &&
+      cublasGetProperty(MINOR_VERSION, &minor) == CUBLAS_STATUS_SUCCESS &&
+      cublasGetProperty(PATCH_LEVEL, &patch) == CUBLAS_STATUS_SUCCESS)
+    v.cublas = 10000 * major + 100 * minor + patch;
+  if (ncclGetVersion(&v.nccl) != ncclSuccess) v.nccl = 0;
+  return v;
 }
 
 std::string device_name(int device) {

@@ -21,6 +21,15 @@ std::string unavailable();
 // "NVIDIA H200 (sm_90, 139.8 GiB)"; throws InputError without a device.
 std::string device_name(int device);
 
+// Versions of the CUDA pieces this process loaded, as integers in each library's own encoding (driver
+// and runtime: 1000 * major + 10 * minor; cuDNN: 10000 * major + 100 * minor + patch from 9.0; NCCL:
+// 10000 * major + 100 * minor + patch; cuBLAS: 10000 * major + 100 * minor + patch). 0: not known (no
+// driver, or a build without CUDA). Never throws; works without a GPU.
+struct LibraryVersions {
+  int driver = 0, runtime = 0, cudnn = 0, cudnn_cudart = 0, cublas = 0, nccl = 0;
+};
+LibraryVersions library_versions();
+
 // Device memory. allocate() throws ResourceError naming `what` and the size when the GPU is full.
 void* allocate(std::size_t bytes, const std::string& what);
 void release(void* p) noexcept;

@@ -12,8 +12,7 @@ struct BatchNormCuda {
   Tensor saved{{1, 1, 1, 1}, Device::CUDA};  // [2c]: batch mean, inverse std of the last Train forward
   Tensor dx_sink;                            // dx when nobody needs it (cuDNN always writes one)
   void describe(const Shape& s) {
-    x.nhwc(s);
-    GG_CUDA_CHECK(cudnnDeriveBNTensorDescriptor(stats.d, x.d, CUDNN_BATCHNORM_SPATIAL));
+    if (x.nhwc(s)) GG_CUDA_CHECK(cudnnDeriveBNTensorDescriptor(stats.d, x.d, CUDNN_BATCHNORM_SPATIAL));
   }
 };
 }  // namespace

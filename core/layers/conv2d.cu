@@ -2,6 +2,7 @@
 // chosen by cuDNN's search (timed on this GPU) once per batch size, one workspace per GPU.
 #include <algorithm>
 #include <map>
+#include <memory>
 
 #include "core/layers/conv2d.hpp"
 #include "core/layers/cuda_layer.cuh"
@@ -41,7 +42,15 @@ const Perf& pick(const Perf* perf, int count, const GpuContext& gpu, const Layer
     if (!gpu.options().tf32 && perf[i].mathType != CUDNN_FMA_MATH) continue;
     return perf[i];
   }
-  layer_fail(l, std::string("cuDNN found no usable ") + what + " algorithm");
+  // What cuDNN returned, so that a first run on a new cuDNN says why (e.g. no FMA-math entry in FP32).
+  std::string seen;
+  for (int i = 0; i < count; ++i)
+    seen += std::string(i ? "; " : "") + "algo " + std::to_string(int(perf[i].algo)) + " status " +
+            std::to_string(int(perf[i].status)) + " math " + std::to_string(int(perf[i].mathType)) + " memory " +
+            std::to_string(perf[i].memory);
+  layer_fail(l, std::string("cuDNN found no usable ") + what + " algorithm (workspace limit " +
+                    std::to_string(gpu.workspace_limit()) + ", " + (gpu.options().tf32 ? "TF32" : "FMA only") +
+                    "; returned: " + (seen.empty() ? "nothing" : seen) + ")");
 }
 
 }  // namespace
@@ -67,26 +76,34 @@ void Conv2D::forward_cuda(std::span<const Tensor* const> in, Tensor& out, const 
     GG_CUDA_CHECK(cudnnGetConvolution2dForwardOutputDim(s.conv, s.x.d, s.w, &oc, &ic, &oh, &ow));
     if (oh != out_.h || ow != out_.w || ic != out_.c)
       layer_fail(*this, "cuDNN's output shape differs from the layer's " + out_.str());
-    GG_CUDA_CHECK(cudaStreamSynchronize(gpu.compute()));  // the search runs its own kernels
-    constexpr int kMax = 16;
-    int got = 0;
-    ConvAlgos a;
-    cudnnConvolutionFwdAlgoPerf_t fp[kMax];
-    GG_CUDA_CHECK(cudnnFindConvolutionForwardAlgorithm(gpu.dnn(), s.x.d, s.w, s.conv, s.y.d, kMax, &got, fp));
-    const auto& f = pick(fp, got, gpu, *this, "forward");
-    a.fwd = f.algo;
-    a.fwd_math = f.mathType;
-    cudnnConvolutionBwdDataAlgoPerf_t dp[kMax];
-    GG_CUDA_CHECK(cudnnFindConvolutionBackwardDataAlgorithm(gpu.dnn(), s.w, s.y.d, s.conv, s.x.d, kMax, &got, dp));
-    const auto& d = pick(dp, got, gpu, *this, "backward-data");
-    a.data = d.algo;
-    a.data_math = d.mathType;
-    cudnnConvolutionBwdFilterAlgoPerf_t wp[kMax];
-    GG_CUDA_CHECK(cudnnFindConvolutionBackwardFilterAlgorithm(gpu.dnn(), s.x.d, s.y.d, s.conv, s.w, kMax, &got, wp));
-    const auto& w = pick(wp, got, gpu, *this, "backward-filter");
-    a.filter = w.algo;
-    a.filter_math = w.mathType;
-    a.workspace = std::max({f.memory, d.memory, w.memory});
+    // cuDNN's search once per distinct shape on this GPU context (ResNet-50: 23 shapes for 53 convs).
+    std::shared_ptr<void>& shared = gpu.shared_result(
+        {long(n), long(in_.h), long(in_.w), long(in_.c), long(out_.c), long(o_.kernel), long(o_.stride),
+         long(o_.pad), long(gpu.options().tf32)});
+    if (!shared) {
+      GG_CUDA_CHECK(cudaStreamSynchronize(gpu.compute()));  // the search runs its own kernels
+      constexpr int kMax = 16;
+      int got = 0;
+      ConvAlgos a;
+      cudnnConvolutionFwdAlgoPerf_t fp[kMax];
+      GG_CUDA_CHECK(cudnnFindConvolutionForwardAlgorithm(gpu.dnn(), s.x.d, s.w, s.conv, s.y.d, kMax, &got, fp));
+      const auto& f = pick(fp, got, gpu, *this, "forward");
+      a.fwd = f.algo;
+      a.fwd_math = f.mathType;
+      cudnnConvolutionBwdDataAlgoPerf_t dp[kMax];
+      GG_CUDA_CHECK(cudnnFindConvolutionBackwardDataAlgorithm(gpu.dnn(), s.w, s.y.d, s.conv, s.x.d, kMax, &got, dp));
+      const auto& d = pick(dp, got, gpu, *this, "backward-data");
+      a.data = d.algo;
+      a.data_math = d.mathType;
+      cudnnConvolutionBwdFilterAlgoPerf_t wp[kMax];
+      GG_CUDA_CHECK(cudnnFindConvolutionBackwardFilterAlgorithm(gpu.dnn(), s.x.d, s.y.d, s.conv, s.w, kMax, &got, wp));
+      const auto& w = pick(wp, got, gpu, *this, "backward-filter");
+      a.filter = w.algo;
+      a.filter_math = w.mathType;
+      a.workspace = std::max({f.memory, d.memory, w.memory});
+      shared = std::make_shared<ConvAlgos>(a);
+    }
+    const ConvAlgos a = *static_cast<const ConvAlgos*>(shared.get());
     it = s.algos.emplace(n, a).first;
   }
   const ConvAlgos& a = it->second;

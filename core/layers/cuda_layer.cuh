@@ -9,6 +9,7 @@ namespace gg {
 
 inline GpuContext& gpu_of(const Layer& l, const RunContext& ctx) {
   if (!ctx.gpu) layer_fail(l, "CUDA tensors without a GPU context (RunContext::gpu; set by Model)");
+  ctx.gpu->bind();  // the rank thread running this layer may not be the one that built the context
   return *ctx.gpu;
 }
 

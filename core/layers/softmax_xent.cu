@@ -58,6 +58,7 @@ __global__ void xent_kernel(const float* __restrict logits, const std::int32_t* 
 
 float softmax_xent_cuda(GpuContext& gpu, const Tensor& logits, std::span<const std::int32_t> labels,
                         Tensor* dlogits) {
+  gpu.bind();
   const int n = logits.shape().n;
   if (n == 0) return 0.0f;
   const int classes = int(logits.shape().per_sample());

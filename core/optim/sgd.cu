@@ -21,6 +21,7 @@ __global__ void sgd_kernel(float* __restrict w, const float* __restrict g, float
 
 void sgd_step_cuda(GpuContext& gpu, const SgdOptions& opt, const std::vector<ParamRange>& ranges, float* params,
                    const float* grads, float* velocity, double lr) {
+  gpu.bind();
   const float mu = float(opt.momentum);
   std::size_t i = 0;
   while (i < ranges.size()) {

@@ -2,6 +2,7 @@
 // the median of timed steps after warm-up (the first steps run cuDNN's algorithm search), and a per-layer
 // profile from CUDA events recorded between layers (Model's poll hook runs after every layer).
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 
 #include "core/cuda/runtime.hpp"
@@ -35,12 +36,14 @@ struct Rig {
     labels.resize(static_cast<std::size_t>(batch));
     for (int i = 0; i < batch; ++i) labels[std::size_t(i)] = (i * 37) % kClasses;
   }
-  void step(int t, const PollHook& fwd_poll = {}, const PollHook& before_bwd = {}, const PollHook& bwd_poll = {}) {
+  // Returns the step's loss.
+  float step(int t, const PollHook& fwd_poll = {}, const PollHook& before_bwd = {}, const PollHook& bwd_poll = {}) {
     const RunContext ctx{Phase::Train, std::uint64_t(t)};
-    softmax_xent(model->forward(x, ctx, fwd_poll), labels, &d, gpu.get());
+    const float loss = softmax_xent(model->forward(x, ctx, fwd_poll), labels, &d, gpu.get());
     if (before_bwd) before_bwd();
     model->backward(d, ctx, {}, bwd_poll);
     sgd->step(model->params(), model->grads(), 0.01);
+    return loss;
   }
 };
 
@@ -70,23 +73,31 @@ nlohmann::json kernel_shares(Rig& rig, int first_step, int n) {
 
 }  // namespace
 
-nlohmann::json measure_throughput(const CheckSetup& setup, const std::string& name, int batch, bool tf32) {
+nlohmann::json measure_throughput(const CheckSetup& setup, const std::string& name, int batch, bool tf32, bool& ok) {
   Rig rig(setup, name, batch, tf32);
   const int warm = 3, timed = setup.quick ? 5 : 20;
   for (int t = 0; t < warm; ++t) rig.step(t);
   gpu_synchronize(*rig.gpu);
   std::vector<double> steps;
+  bool finite = true;
+  float last_loss = 0;
   for (int t = 0; t < timed; ++t) {
     const auto t0 = std::chrono::steady_clock::now();
-    rig.step(warm + t);
+    last_loss = rig.step(warm + t);
+    finite = finite && std::isfinite(last_loss);
     gpu_synchronize(*rig.gpu);
     steps.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   const double med = median(steps);
-  std::printf("  %-9s batch %3d %s: %.1f images/s (median step %.2f ms over %d)\n", name.c_str(), batch,
-              tf32 ? "TF32" : "FP32", batch / med, med * 1e3, timed);
+  ok = ok && finite;
+  std::printf("  %-9s batch %3d %s: %.1f images/s (median step %.2f ms over %d), last loss %.4f  %s\n", name.c_str(),
+              batch, tf32 ? "TF32" : "FP32", batch / med, med * 1e3, timed, double(last_loss),
+              finite ? "ok" : "FAIL (loss not finite)");
   return {{"model", name}, {"batch", batch}, {"math", tf32 ? "tf32" : "fp32"}, {"images_per_s", batch / med},
-          {"median_step_s", med}, {"steps", steps}, {"kernel_time", kernel_shares(rig, warm + timed, setup.quick ? 3 : 10)}};
+          {"median_step_s", med}, {"steps", steps}, {"last_loss", finite ? nlohmann::json(last_loss) : nlohmann::json(nullptr)},
+          {"pass", finite},
+          {"placement", "device-resident (SGD on the GPU): an upper bound for gg_train's host-staged runs"},
+          {"kernel_time", kernel_shares(rig, warm + timed, setup.quick ? 3 : 10)}};
 }
 
 nlohmann::json measure_profile(const CheckSetup& setup, const std::string& name, int batch, bool tf32) {
@@ -124,7 +135,8 @@ nlohmann::json measure_profile(const CheckSetup& setup, const std::string& name,
   }
   std::printf("  profile %s batch %d %s: forward %.2f ms, backward %.2f ms, step %.2f ms (median)\n", name.c_str(),
               batch, tf32 ? "TF32" : "FP32", fs * 1e3, bs * 1e3, median(total) * 1e3);
-  return {{"name", name + "_h200"}, {"model", name}, {"device", cuda::device_name(setup.device)}, {"batch", batch},
+  const std::string device = cuda::device_name(setup.device);
+  return {{"name", name + "_" + profile_suffix(device)}, {"model", name}, {"device", device}, {"batch", batch},
           {"input", {224, 224, 3}}, {"classes", kClasses}, {"math", tf32 ? "tf32" : "fp32"},
           {"measured", {{"images_per_s", batch / median(total)}, {"step_s", median(total)}}},
           {"derivation", "MEASURED by gg_gpu_check: CUDA events between layers on the compute stream, median of " +

@@ -18,12 +18,18 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "algorithms/registry.hpp"
 #include "core/cuda/gpu_context.hpp"
 #include "core/cuda/runtime.hpp"
 #include "core/util/error.hpp"
+#include "tests/sweep/alloc_count.hpp"
 #include "tests/sweep/sweep_run.hpp"
 
 namespace gg::sweep {
@@ -140,8 +146,19 @@ void check_guarantees(const Case& c, const std::vector<std::shared_ptr<GpuContex
   for (std::size_t k = 0; k < w.size(); ++k) {
     const RankLog& l = *w[k];
     for (float x : l.x.back()) ASSERT_TRUE(std::isfinite(x)) << "worker " << k;
-    for (std::size_t t = l.allocations.size() / 2; t + 1 < l.allocations.size(); ++t)
-      EXPECT_EQ(l.allocations[t], 0) << "worker " << k << " allocated during step " << t;
+    // GpuSweep only: GG_GPU_SWEEP_ALLOCATIONS=report prints the per-step allocations instead of failing on
+    // them (a fallback for a GPU node, which cannot rebuild the pack, if a library allocates per call in a
+    // way the exclusion of tests/sweep/alloc_count.hpp does not catch); every other invariant still counts.
+    const char* alloc_mode = std::getenv("GG_GPU_SWEEP_ALLOCATIONS");
+    const bool report_only = !gpus.empty() && alloc_mode && std::string(alloc_mode) == "report";
+    for (std::size_t t = l.allocations.size() / 2; t + 1 < l.allocations.size(); ++t) {
+      if (report_only) {
+        if (l.allocations[t] != 0)
+          std::printf("[ REPORT   ] worker %zu allocated %ld times during step %zu\n", k, l.allocations[t], t);
+      } else {
+        EXPECT_EQ(l.allocations[t], 0) << "worker " << k << " allocated during step " << t;
+      }
+    }
     if (c.p > 1) {
       EXPECT_GT(l.bytes_sent, 0u) << "worker " << k << " sent nothing: was anything measured?";
     }
@@ -179,11 +196,17 @@ constexpr int kGpuRanks = 4;
 class GpuSweep : public ::testing::TestWithParam<Case> {
  protected:
   // One context per rank for the whole suite (creating cuDNN and cuBLAS handles costs far more than a run).
+  // cuDNN's and cuBLAS's own allocations (they import this binary's operator new) are not the engine's:
+  // the per-step zero-allocation check leaves them out (tests/sweep/alloc_count.hpp).
   static void SetUpTestSuite() {
     if (cuda::device_count() == 0) return;
+    exclude_gpu_library_allocations(true);
     for (int r = 0; r < kGpuRanks; ++r) gpus().push_back(make_gpu_context({}));
   }
-  static void TearDownTestSuite() { gpus().clear(); }
+  static void TearDownTestSuite() {
+    gpus().clear();
+    exclude_gpu_library_allocations(false);
+  }
   static std::vector<std::shared_ptr<GpuContext>>& gpus() {
     static std::vector<std::shared_ptr<GpuContext>> contexts;
     return contexts;
@@ -192,10 +215,34 @@ class GpuSweep : public ::testing::TestWithParam<Case> {
 
 TEST_P(GpuSweep, KeepsItsGuarantees) {
   if (cuda::device_count() == 0) GTEST_SKIP() << "no GPU: " << cuda::unavailable();
+  // A GPU is visible: without every rank's context the case would silently run on the CPU.
+  ASSERT_EQ(gpus().size(), std::size_t(kGpuRanks)) << "GPU contexts were not created in SetUpTestSuite";
   check_guarantees(GetParam(), gpus());
 }
 
 INSTANTIATE_TEST_SUITE_P(Registry, GpuSweep, ::testing::ValuesIn(sweep_cases(false, {2, 3, kGpuRanks})), case_name);
+
+// The GPU-library exclusion of the allocation count, checked without a GPU on libstdc++ (a library this
+// binary calls that allocates through its operator new): excluded allocations are counted apart, and
+// the test's own allocations still count.
+TEST(AllocCount, ExcludesOnlyTheNamedLibrariesAllocations) {
+  static const char* const kStdlib[] = {"libstdc++", nullptr};
+  static const char buf[8192] = {};
+  std::ostringstream os;
+  exclude_library_allocations(kStdlib);
+  const long own0 = thread_allocations(), apart0 = gpu_library_allocations();
+  os.write(buf, sizeof buf);                       // ostream::write and stringbuf's growth live in libstdc++.so
+  auto* p = new std::vector<int>(100);             // this binary's code
+  const long own1 = thread_allocations(), apart1 = gpu_library_allocations();
+  exclude_library_allocations(nullptr);
+  delete p;
+  EXPECT_GE(apart1 - apart0, 1) << "the allocation inside libstdc++ was not counted apart";
+  EXPECT_GE(own1 - own0, 1) << "this binary's own allocations must still count";
+  const long own2 = thread_allocations();
+  std::ostringstream again;
+  again.write(buf, sizeof buf);
+  EXPECT_GE(thread_allocations() - own2, 1) << "with the exclusion off every allocation counts";
+}
 
 class SweepMixing : public ::testing::TestWithParam<Case> {};
 

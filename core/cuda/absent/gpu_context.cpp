@@ -28,5 +28,7 @@ void gpu_download_wait(GpuContext&, std::size_t) { absent("gpu_download_wait"); 
 void gpu_mark(GpuContext&, std::size_t) { absent("gpu_mark"); }
 double gpu_seconds_between(GpuContext&, std::size_t, std::size_t) { absent("gpu_seconds_between"); }
 void gpu_synchronize(GpuContext&) { absent("gpu_synchronize"); }
+void gpu_delay(GpuContext&, double) { absent("gpu_delay"); }
+bool gpu_compute_idle(GpuContext&) { absent("gpu_compute_idle"); }
 
 }  // namespace gg

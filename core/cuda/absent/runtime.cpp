@@ -15,6 +15,7 @@ namespace {
 bool built() { return false; }
 int device_count() { return 0; }
 std::string unavailable() { return "this binary was built without CUDA"; }
+LibraryVersions library_versions() { return {}; }
 std::string device_name(int) { absent("device_name"); }
 void* allocate(std::size_t, const std::string& what) { absent(what); }
 void release(void*) noexcept {}
