@@ -11,7 +11,6 @@ import os
 import pathlib
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
@@ -25,21 +24,10 @@ HERE = pathlib.Path(__file__).resolve().parent
 PY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 sys.path.insert(0, str(REPO))
 from ggbench import runlog  # noqa: E402
+from test_run_study import StudyCase  # noqa: E402
 
 
-class Tools(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory(prefix="gg_bad_")
-        self.root = pathlib.Path(self.tmp.name)
-        self.build = self.root / "build"
-        (self.build / "experiments").mkdir(parents=True)
-        os.symlink(HERE / "fake_gg_train.py", self.build / "experiments" / "gg_train")
-        self.config = self.root / "base.json"
-        self.config.write_text(json.dumps({"name": "t", "model": "lenet", "train": {"epochs": 1}}))
-
-    def tearDown(self):
-        self.tmp.cleanup()
-
+class Tools(StudyCase):  # its temporary folder, stand-in build and base config
     def run_tool(self, script, *args):
         return subprocess.run([PY, REPO / script, *map(str, args)], capture_output=True, text=True, timeout=120,
                               env=dict(os.environ, MPLBACKEND="Agg"))
