@@ -121,6 +121,10 @@ TrainResult Trainer::train() {
   const std::int64_t eval_gap = evals > 0 ? per_epoch / evals + 1 : total;
   pending_.reserve(std::size_t(std::min<std::int64_t>({eval_gap, total, std::int64_t(kStepsPerWrite)})) + 1);
   HealthMonitor health(opt_.max_loss, opt_.health_every, comms_.workers);
+  // Before any checkpoint is committed: are the parameters still finite (where the host holds them)?
+  const auto check_parameters = [&](std::int64_t done) {
+    if (learner_.model.gpu() == nullptr || learner_.model.host_staged()) health.on_parameters(done, learner_.model.params());
+  };
   RunControl control(opt_, plan_ != nullptr, comms_.workers, plan_ ? plan_->stop_file : std::string());
 
   const ComputeNoise noise(opt_.noise, opt_.seed, algo.worker_index(), workers);
@@ -163,9 +167,7 @@ TrainResult Trainer::train() {
         result.last_eval = f;
       }
       clock.eval_s += now_s() - t_eval;
-      const bool final_commit = last && plan_ && plan_->final_checkpoint;
-      if (final_commit && (learner_.model.gpu() == nullptr || learner_.model.host_staged()))
-        health.on_parameters(step + 1, learner_.model.params());  // the final checkpoint follows
+      if (last && plan_ && plan_->final_checkpoint) check_parameters(step + 1);  // the final checkpoint follows
       stop = health.agree(step + 1, &e);
     } else {
       if (health.due(step + 1)) stop = health.agree(step + 1, nullptr);
@@ -173,7 +175,7 @@ TrainResult Trainer::train() {
     }
     clock.steps_done = step + 1;
     clock.elapsed_s = now_s() - t_start;
-    const auto stop_diverged = [&] {  // every worker, at the same step
+    const auto stop_diverged = [&] {  // the health verdict: every worker, at the same step
       if (!last) algo.finish();  // lets parameter servers leave serve()
       flush_steps();
       if (leader && sink_) sink_->on_stop(stop);
@@ -187,8 +189,7 @@ TrainResult Trainer::train() {
     // the metered step, so its time is in no step's record.
     const BoundaryDecision decide = last ? BoundaryDecision{} : control.at(step + 1);
     if (decide.checkpoint) {  // no checkpoint of a diverged model: the health check comes first
-      if (learner_.model.gpu() == nullptr || learner_.model.host_staged())
-        health.on_parameters(step + 1, learner_.model.params());
+      check_parameters(step + 1);
       stop = health.agree(step + 1, nullptr);
       if (!stop.empty()) {
         stop_diverged();
